@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The contract between the BPF programs and the collector: map value layouts,
+ * ring-buffer records, counters and limits. Fixed-width types only; remote
+ * addresses are __u64. Included by the BPF programs (after vmlinux.h) and by user/.
+ */
+#ifndef PYSPY_H
+#define PYSPY_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Deepest stack recorded; deeper stacks are cut here and flagged truncated. */
+#define PY_MAX_FRAMES 2048
+/* Frames visited per sample, including skipped shim / non-code frames. */
+#define PY_MAX_WALK 4096
+/* Thread states visited when looking for the sampled thread's. */
+#define PY_MAX_THREADS 1024
+/* Interpreters (main + subinterpreters) searched for a thread. */
+#define PY_MAX_INTERPS 8
+/* Byte windows read in one go from the target. */
+#define PY_TSTATE_READ 256
+#define PY_FRAME_READ 128
+#define PY_CODE_READ 160
+
+#define PY_MAX_PROCS 16384
+
+/* struct py_offsets.flags: what era-specific layout the walker follows. */
+enum py_layout_flags {
+	/* Frames are _PyInterpreterFrame (3.11+), not PyFrameObject. */
+	PY_F_INTERP_FRAME = 1 << 0,
+	/* tstate points at a _PyCFrame whose current_frame is the frame (3.11-3.12). */
+	PY_F_CFRAME = 1 << 1,
+	/* The frame's instruction field is a pointer into co_code_adaptive (3.11+). */
+	PY_F_INSTR_PTR = 1 << 2,
+	/* f_lasti counts 2-byte code units (3.10). */
+	PY_F_LASTI_UNITS = 1 << 3,
+	/* The frame has an owner byte; frames owned by the C stack are skipped (3.12+). */
+	PY_F_OWNER = 1 << 4,
+	/* The GIL holder is interp->ceval.gil->last_holder while locked (3.12+). */
+	PY_F_GIL_INTERP = 1 << 5,
+	/* Strings are PyStringObject bytes (2.7). */
+	PY_F_BYTES_STR = 1 << 6,
+	/* The interpreter list head is the variable interp_head (2.7-3.6). */
+	PY_F_INTERP_HEAD_SYM = 1 << 7,
+};
+
+/*
+ * Field offsets of one CPython build, in bytes. A field absent from a version
+ * is 0 and its use is gated by a flag above. Userspace fills one per process:
+ * from the generated tables, overridden by _Py_DebugOffsets on 3.13+.
+ */
+struct py_offsets {
+	__u32 flags;
+	__u16 version;		/* 0xMMmm, e.g. 0x030d */
+	__u16 runtime_interp_head; /* _PyRuntime.interpreters.head */
+	__u16 runtime_gil_holder;  /* _PyRuntime.gilstate.tstate_current (3.7-3.11) */
+	__u16 interp_next;
+	__u16 interp_tstate_head;
+	__u16 interp_gil;	/* interp->ceval.gil (pointer, 3.12+) */
+	__u16 gil_last_holder;
+	__u16 gil_locked;
+	__u16 tstate_next;
+	__u16 tstate_interp;
+	__u16 tstate_frame;	/* frame, cframe or current_frame */
+	__u16 tstate_thread_id;	/* pthread_self() of the thread */
+	__u16 tstate_native_id;	/* kernel tid (3.11+), 0 if absent */
+	__u16 cframe_current_frame;
+	__u16 frame_back;	/* f_back / previous */
+	__u16 frame_code;	/* f_code / f_executable */
+	__u16 frame_instr;	/* f_lasti (int) or prev_instr / instr_ptr */
+	__u16 frame_owner;
+	__u16 frame_localsplus;
+	__u16 frame_read;	/* bytes to read per frame, <= PY_FRAME_READ */
+	__u16 code_argcount;
+	__u16 code_nlocals;
+	__u16 code_firstlineno;
+	__u16 code_varnames;	/* co_varnames / co_localsplusnames */
+	__u16 code_filename;
+	__u16 code_name;
+	__u16 code_qualname;	/* 0 before 3.11 */
+	__u16 code_linetable;	/* co_lnotab / co_linetable */
+	__u16 code_adaptive;	/* co_code_adaptive (3.11+) */
+	__u16 code_read;	/* bytes to read per code object, <= PY_CODE_READ */
+	__u8 owner_cstack;	/* lowest owner value of non-Python frames (C stack / interpreter) */
+	__u8 pad0;
+	__u16 pad1;
+	__u32 pad2;
+	__u64 code_tag_mask;	/* bits to clear in f_executable (tagged refs, 3.14+) */
+};
+
+/* Value of the procs map: everything the walker needs for one process. */
+struct py_proc {
+	__u64 runtime;		/* &_PyRuntime, or &interp_head (2.7-3.6) */
+	__u64 gil_holder;	/* address of the GIL-holder tstate pointer; 0 if n/a */
+	__u64 code_type;	/* &PyCode_Type: frames whose executable is not code are skipped */
+	struct py_offsets off;
+};
+
+/* Value of the tstate cache: tid -> thread state, re-checked on every use. */
+struct py_thread {
+	__u64 tstate;		/* 0: no Python thread state found */
+	__u64 head;		/* thread list head seen when tstate was 0 */
+};
+
+enum py_counter {
+	PY_C_SAMPLES,		/* perf samples landing in a known Python process */
+	PY_C_EMITTED,		/* stack records written to the ring buffer */
+	PY_C_RB_FULL,		/* records dropped: ring buffer full */
+	PY_C_NO_TSTATE,		/* thread has no Python thread state (native thread) */
+	PY_C_NO_INTERP,		/* interpreter not initialised yet / being torn down */
+	PY_C_READ_TSTATE,	/* reading the thread state failed */
+	PY_C_READ_FRAME,	/* a frame could not be read (record flagged) */
+	PY_C_READ_CODE,		/* a code object could not be read (frame kept, code 0) */
+	PY_C_TRUNCATED,		/* deeper than PY_MAX_FRAMES (record flagged) */
+	PY_C_SKIPPED_FRAMES,	/* shim / non-code frames skipped (not an error) */
+	PY_C_EVENTS_LOST,	/* process events dropped: ring buffer full */
+	PY_C__MAX,
+};
+
+enum py_record_kind {
+	PY_REC_STACK = 1,
+	PY_REC_EXEC = 2,
+	PY_REC_FORK = 3,
+	PY_REC_EXIT = 4,
+};
+
+/* struct py_stack_hdr.status bits */
+enum py_stack_status {
+	PY_S_TRUNCATED = 1 << 0, /* stopped at PY_MAX_FRAMES / PY_MAX_WALK */
+	PY_S_READ_ERR = 1 << 1,	 /* the walk ended on an unreadable frame */
+	PY_S_GIL = 1 << 2,	 /* the thread held the GIL */
+	PY_S_ACTIVE = 1 << 3,	 /* the thread was on a CPU */
+};
+
+/* Per frame: userspace symbolizes (code, check) and finds the line from lasti. */
+struct py_frame_rec {
+	__u64 code;		/* code object address; 0 if unreadable */
+	__u32 lasti;		/* byte offset of the instruction in the bytecode */
+	__u32 check;		/* py_code_check() of the code object at sample time */
+};
+
+struct py_stack_hdr {
+	__u32 kind;		/* PY_REC_STACK */
+	__u32 pid;		/* tgid, as the host sees it */
+	__u32 tid;
+	__u16 cpu;
+	__u16 status;
+	__u64 ts;		/* bpf_ktime_get_ns() */
+	__u64 tstate;
+	__u64 pthread_id;
+	__u32 nframes;
+	__u32 pad;
+};
+
+struct py_stack_rec {
+	struct py_stack_hdr hdr;
+	struct py_frame_rec frames[PY_MAX_FRAMES];
+};
+
+/* Process lifecycle record (exec, fork, exit). */
+struct py_proc_event {
+	__u32 kind;
+	__u32 pid;
+	__u32 ppid;		/* fork: the parent */
+	__u32 pad;
+	__u64 ts;
+};
+
+_Static_assert(sizeof(struct py_offsets) == 80, "py_offsets layout");
+_Static_assert(sizeof(struct py_frame_rec) == 16, "py_frame_rec layout");
+_Static_assert(sizeof(struct py_stack_hdr) == 48, "py_stack_hdr layout");
+_Static_assert(PY_FRAME_READ % 8 == 0 && PY_CODE_READ % 8 == 0, "read windows");
+
+/*
+ * The check value that ties a sampled code address to the code object that
+ * ran: computed in BPF at sample time and in userspace when symbolizing, so a
+ * freed and reused address is caught.
+ */
+static inline __u32 py_code_check(__u64 name, __u64 filename, __u32 firstlineno,
+				  __u32 argcount)
+{
+	__u64 h = name * 0x9E3779B97F4A7C15ULL;
+
+	h ^= filename + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
+	h ^= ((__u64)firstlineno << 8) ^ argcount;
+	h *= 0xff51afd7ed558ccdULL;
+	return (__u32)(h ^ (h >> 32));
+}
+
+#endif /* PYSPY_H */

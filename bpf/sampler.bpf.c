@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The sampler: on every cpu-clock tick that lands in a known Python process,
+ * find the interrupted thread's PyThreadState and walk its frame chain,
+ * emitting (code address, instruction offset, check value) per frame.
+ * Process exec / fork / exit tracepoints keep userspace's view current.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "pyspy.h"
+#include "sampler.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before load. */
+const volatile bool follow_forks = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PY_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct py_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct py_thread);
+} threads SEC(".maps");
+
+/* Indexed by CPU id; max_entries is set to the number of possible CPUs. A
+ * per-CPU array cannot hold a value this large. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sample_scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PY_C__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct sample_scratch *this_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/* Loads from the read windows; offsets come from the table, so clamp them. */
+static __always_inline __u64 ld64(const __u8 *buf, __u32 off, __u32 size)
+{
+	if (off > size - 8)
+		return 0;
+	return *(const __u64 *)(buf + off);
+}
+
+static __always_inline __u32 ld32(const __u8 *buf, __u32 off, __u32 size)
+{
+	if (off > size - 4)
+		return 0;
+	return *(const __u32 *)(buf + off);
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (!addr || bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		return 0;
+	return v;
+}
+
+/* One step of the thread-list search: visit s->tstate or move to the next
+ * interpreter when the current list ends. */
+static long find_thread_step(__u32 i, void *ctx)
+{
+	struct sample_scratch *s = this_scratch();
+	const struct py_offsets *off;
+	__u32 n;
+
+	if (!s)
+		return 1;
+	off = &s->proc.off;
+	if (!s->tstate) {
+		if (!s->interp || s->interps++ >= PY_MAX_INTERPS)
+			return 1;
+		s->tstate = read_ptr(s->interp + off->interp_tstate_head);
+		s->interp = read_ptr(s->interp + off->interp_next);
+		return 0;
+	}
+	n = s->tstate_read;
+	if (n > PY_TSTATE_READ)
+		n = PY_TSTATE_READ;
+	if (bpf_probe_read_user(s->tbuf, n, (const void *)s->tstate)) {
+		s->tstate = 0;
+		return 0;
+	}
+	if (ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id) {
+		s->found = s->tstate;
+		return 1;
+	}
+	s->tstate = ld64(s->tbuf, off->tstate_next, PY_TSTATE_READ);
+	return 0;
+}
+
+static __always_inline __u64 first_interp(const struct py_proc *p)
+{
+	if (p->off.flags & PY_F_INTERP_HEAD_SYM)
+		return read_ptr(p->runtime);
+	return read_ptr(p->runtime + p->off.runtime_interp_head);
+}
+
+/*
+ * The sampled thread's PyThreadState, matched on thread_id == pthread_self()
+ * (the thread pointer), cached per tid and re-checked on every use. Leaves the
+ * thread state's first bytes in s->tbuf. Returns 0 when the thread has none.
+ */
+static __always_inline __u64 find_tstate(struct sample_scratch *s, __u32 tid)
+{
+	const struct py_offsets *off = &s->proc.off;
+	struct py_thread *cached, fresh = {};
+	__u64 interp, head;
+	__u32 n = s->tstate_read;
+
+	if (n > PY_TSTATE_READ)
+		n = PY_TSTATE_READ;
+	cached = bpf_map_lookup_elem(&threads, &tid);
+	if (cached && cached->tstate) {
+		if (!bpf_probe_read_user(s->tbuf, n, (const void *)cached->tstate) &&
+		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id)
+			return cached->tstate;
+	}
+
+	interp = first_interp(&s->proc);
+	if (!interp) {
+		count(PY_C_NO_INTERP);
+		return 0;
+	}
+	head = read_ptr(interp + off->interp_tstate_head);
+	/* New thread states are pushed at the head: an unchanged head means
+	 * a thread already searched in vain still has no Python state. */
+	if (cached && !cached->tstate && cached->head == head) {
+		count(PY_C_NO_TSTATE);
+		return 0;
+	}
+
+	s->interp = read_ptr(interp + off->interp_next);
+	s->tstate = head;
+	s->interps = 1;
+	s->found = 0;
+	bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, NULL, 0);
+
+	fresh.tstate = s->found;
+	fresh.head = head;
+	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+	if (!s->found)
+		count(PY_C_NO_TSTATE);
+	return s->found;
+}
+
+static __always_inline bool holds_gil(struct sample_scratch *s, __u64 tstate)
+{
+	const struct py_offsets *off = &s->proc.off;
+	__u8 gil[32];
+	__u64 interp, gp;
+
+	if (off->flags & PY_F_GIL_INTERP) {
+		interp = ld64(s->tbuf, off->tstate_interp, PY_TSTATE_READ);
+		gp = read_ptr(interp + off->interp_gil);
+		if (!gp || bpf_probe_read_user(gil, sizeof(gil), (const void *)gp))
+			return false;
+		return ld32(gil, off->gil_locked, sizeof(gil)) &&
+		       ld64(gil, off->gil_last_holder, sizeof(gil)) == tstate;
+	}
+	return s->proc.gil_holder && read_ptr(s->proc.gil_holder) == tstate;
+}
+
+/* One frame of the walk. Returns 1 to stop. */
+static long walk_step(__u32 i, void *ctx)
+{
+	struct sample_scratch *s = this_scratch();
+	const struct py_offsets *off;
+	struct py_frame_rec *fr;
+	__u64 frame, code, ip, base;
+	__u32 n, rd, idx;
+	__s32 lasti;
+
+	if (!s || !s->frame)
+		return 1;
+	off = &s->proc.off;
+	frame = s->frame;
+	n = s->rec.hdr.nframes;
+	if (n >= PY_MAX_FRAMES) {
+		s->rec.hdr.status |= PY_S_TRUNCATED;
+		return 1;
+	}
+	rd = off->frame_read;
+	if (rd > PY_FRAME_READ)
+		rd = PY_FRAME_READ;
+	if (bpf_probe_read_user(s->fbuf, rd, (const void *)frame)) {
+		s->rec.hdr.status |= PY_S_READ_ERR;
+		count(PY_C_READ_FRAME);
+		return 1;
+	}
+	s->frame = ld64(s->fbuf, off->frame_back, PY_FRAME_READ);
+	if (s->frame == frame)	/* a self-loop in hostile memory */
+		s->frame = 0;
+	/* 3.12+: shim / base frames owned by the C stack or the interpreter
+	 * (owner values from owner_cstack up) are not Python code. */
+	if ((off->flags & PY_F_OWNER) &&
+	    s->fbuf[off->frame_owner & (PY_FRAME_READ - 1)] >= off->owner_cstack) {
+		count(PY_C_SKIPPED_FRAMES);
+		return 0;
+	}
+	code = ld64(s->fbuf, off->frame_code, PY_FRAME_READ) & ~off->code_tag_mask;
+
+	idx = n & (PY_MAX_FRAMES - 1);
+	fr = &s->rec.frames[idx];
+	rd = off->code_read;
+	if (rd > PY_CODE_READ)
+		rd = PY_CODE_READ;
+	if (!code || bpf_probe_read_user(s->cbuf, rd, (const void *)code)) {
+		/* Kept as an unreadable frame: the stack is not silently shorter. */
+		count(PY_C_READ_CODE);
+		fr->code = 0;
+		fr->lasti = 0;
+		fr->check = 0;
+		s->rec.hdr.nframes = n + 1;
+		return 0;
+	}
+	if (s->proc.code_type && ld64(s->cbuf, 8, CODE_BUF) != s->proc.code_type) {
+		/* 3.13+: f_executable of a non-Python frame is not a code object. */
+		count(PY_C_SKIPPED_FRAMES);
+		return 0;
+	}
+	if (off->flags & PY_F_INSTR_PTR) {
+		ip = ld64(s->fbuf, off->frame_instr, PY_FRAME_READ);
+		base = code + off->code_adaptive;
+		lasti = ip > base && ip - base < (1U << 30) ? ip - base : 0;
+	} else {
+		lasti = (__s32)ld32(s->fbuf, off->frame_instr, PY_FRAME_READ);
+		if (lasti < 0 || lasti >= (1 << 29))
+			lasti = 0;
+		if (off->flags & PY_F_LASTI_UNITS)
+			lasti *= 2;
+	}
+	fr->code = code;
+	fr->lasti = lasti;
+	fr->check = py_code_check(ld64(s->cbuf, off->code_name, CODE_BUF),
+				  ld64(s->cbuf, off->code_filename, CODE_BUF),
+				  ld32(s->cbuf, off->code_firstlineno, CODE_BUF),
+				  ld32(s->cbuf, off->code_argcount, CODE_BUF));
+	s->rec.hdr.nframes = n + 1;
+	return 0;
+}
+
+static __always_inline __u32 max16(__u32 a, __u32 b)
+{
+	return a > b ? a : b;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct task_struct *task;
+	struct sample_scratch *s;
+	const struct py_proc *proc;
+	const struct py_offsets *off;
+	__u64 tstate, frame, size;
+	__u32 n;
+
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
+		return 0;
+	count(PY_C_SAMPLES);
+	s = this_scratch();
+	if (!s)
+		return 0;
+	s->proc = *proc;
+	off = &s->proc.off;
+	task = bpf_get_current_task_btf();
+	s->pthread_id = BPF_CORE_READ(task, thread.fsbase);
+	n = max16(max16(off->tstate_next, off->tstate_thread_id),
+		  max16(off->tstate_frame, off->tstate_interp)) + 8;
+	s->tstate_read = n > PY_TSTATE_READ ? PY_TSTATE_READ : n;
+
+	tstate = find_tstate(s, tid);
+	if (!tstate)
+		return 0;
+
+	s->rec.hdr.kind = PY_REC_STACK;
+	s->rec.hdr.pid = pid;
+	s->rec.hdr.tid = tid;
+	s->rec.hdr.cpu = bpf_get_smp_processor_id();
+	s->rec.hdr.status = PY_S_ACTIVE;
+	s->rec.hdr.ts = bpf_ktime_get_ns();
+	s->rec.hdr.tstate = tstate;
+	s->rec.hdr.pthread_id = s->pthread_id;
+	s->rec.hdr.nframes = 0;
+	if (holds_gil(s, tstate))
+		s->rec.hdr.status |= PY_S_GIL;
+
+	frame = ld64(s->tbuf, off->tstate_frame, PY_TSTATE_READ);
+	if (off->flags & PY_F_CFRAME)
+		frame = read_ptr(frame + off->cframe_current_frame);
+	s->frame = frame;
+	bpf_loop(PY_MAX_WALK, walk_step, NULL, 0);
+	if (s->frame && !(s->rec.hdr.status & PY_S_READ_ERR))
+		s->rec.hdr.status |= PY_S_TRUNCATED;
+	if (s->rec.hdr.status & PY_S_TRUNCATED)
+		count(PY_C_TRUNCATED);
+
+	n = s->rec.hdr.nframes;
+	if (n > PY_MAX_FRAMES)
+		n = PY_MAX_FRAMES;
+	size = sizeof(struct py_stack_hdr) + (__u64)n * sizeof(struct py_frame_rec);
+	if (bpf_ringbuf_output(&events, &s->rec, size, BPF_RB_NO_WAKEUP))
+		count(PY_C_RB_FULL);
+	else
+		count(PY_C_EMITTED);
+	return 0;
+}
+
+static __always_inline void proc_event(__u32 kind, __u32 pid, __u32 ppid)
+{
+	struct py_proc_event ev = {
+		.kind = kind,
+		.pid = pid,
+		.ppid = ppid,
+		.ts = bpf_ktime_get_ns(),
+	};
+
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
+		count(PY_C_EVENTS_LOST);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task)
+{
+	__u32 pid = task->tgid;
+
+	/* The old image is gone: whatever was known about it is stale. */
+	bpf_map_delete_elem(&procs, &pid);
+	proc_event(PY_REC_EXEC, pid, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = parent->tgid, pid = child->tgid;
+	struct py_proc *p;
+
+	if (child->pid != child->tgid)	/* a new thread, not a process */
+		return 0;
+	p = bpf_map_lookup_elem(&procs, &ppid);
+	if (!p)
+		return 0;
+	/* A forked interpreter has the parent's layout at the same addresses. */
+	if (follow_forks)
+		bpf_map_update_elem(&procs, &pid, p, BPF_NOEXIST);
+	proc_event(PY_REC_FORK, pid, ppid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u32 pid = task->tgid, tid = task->pid;
+
+	bpf_map_delete_elem(&threads, &tid);
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;	/* other threads of the process live on */
+	if (!bpf_map_lookup_elem(&procs, &pid))
+		return 0;
+	bpf_map_delete_elem(&procs, &pid);
+	proc_event(PY_REC_EXIT, pid, 0);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* BPF-only state of the sampler. */
+#ifndef SAMPLER_BPF_H
+#define SAMPLER_BPF_H
+
+#define CODE_BUF 256	/* power of two >= PY_CODE_READ, so clamped loads verify */
+
+_Static_assert(PY_CODE_READ <= CODE_BUF, "code window");
+_Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
+
+/* Per-CPU working state of one sample, kept in a map: the BPF stack is too
+ * small for the read windows and the record. */
+struct sample_scratch {
+	struct py_proc proc;	/* copy of this process's map entry */
+	__u64 pthread_id;
+	__u64 frame;		/* next frame to visit */
+	__u64 interp;		/* thread search: next interpreter */
+	__u64 tstate;		/* thread search: next thread state */
+	__u64 found;
+	__u32 interps;
+	__u32 tstate_read;
+	__u8 tbuf[PY_TSTATE_READ];
+	__u8 fbuf[PY_FRAME_READ];
+	__u8 cbuf[CODE_BUF];
+	struct py_stack_rec rec;
+};
+
+#endif

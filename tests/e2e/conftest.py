@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""End-to-end fixtures: the built profiler, every CPython interpreter on the
+machine, and target processes started from tests/programs.
+
+A test that cannot run (not root, no BPF, no interpreter) skips with the
+reason; under CI (CI=true) every such skip is a failure instead."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROFILER = os.path.join(ROOT, "pyspy-bpf")
+PROGRAMS = os.path.join(ROOT, "tests", "programs")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(condition, reason):
+    """Skip when condition is false; fail under CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail("cannot run under CI: " + reason)
+    pytest.skip(reason)
+
+
+def list_interpreters():
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", "list-interpreters")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+        timeout=120, check=False)
+    found = []
+    for line in out.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 4:
+            found.append(Interpreter(*parts[:4]))
+    return found
+
+
+class Interpreter(object):
+    def __init__(self, label, path, version, build):
+        self.label = label
+        self.path = path
+        self.version = tuple(int(x) for x in version.split(".")[:3])
+        self.build = build
+
+    def __repr__(self):
+        return self.label
+
+
+INTERPRETERS = list_interpreters()
+
+
+def pytest_generate_tests(metafunc):
+    if "interp" in metafunc.fixturenames:
+        wanted = INTERPRETERS
+        marker = metafunc.definition.get_closest_marker("versions")
+        if marker:
+            wanted = [i for i in wanted if i.version[:2] in marker.args[0]]
+        metafunc.parametrize("interp", wanted, ids=[i.label for i in wanted])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "versions(list): restrict to these (major, minor)")
+
+
+@pytest.fixture(scope="session")
+def profiler():
+    need(os.path.exists(PROFILER), "pyspy-bpf is not built (run make)")
+    need(os.geteuid() == 0, "needs root for BPF")
+    return PROFILER
+
+
+class Target(object):
+    """A Python program under tests/programs, started and waited on until it
+    prints its "ready" line; its other stdout lines are kept."""
+
+    def __init__(self, interp, program, args=(), env=None):
+        self.lines = []
+        self.proc = subprocess.Popen(
+            [interp.path, os.path.join(PROGRAMS, program)] + [str(a) for a in args],
+            stdout=subprocess.PIPE, universal_newlines=True, env=env)
+        self.pid = self.proc.pid
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("%s exited before it was ready" % program)
+            line = line.strip()
+            if line.startswith("ready"):
+                return
+            self.lines.append(line)
+        raise RuntimeError("%s never became ready" % program)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def start_target():
+    started = []
+
+    def start(interp, program, args=(), env=None):
+        t = Target(interp, program, args, env)
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        t.stop()
+
+
+def run_profiler(args, timeout=120):
+    return subprocess.run([PROFILER] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=timeout, check=False)
+
+
+def parse_raw(text):
+    """Collapsed stacks -> list of (frames root first, count)."""
+    stacks = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        stack, _, count = line.rpartition(" ")
+        stacks.append((stack.split(";"), int(count)))
+    return stacks
+
+
+def parse_frame(text):
+    """'name (file:line)' -> (name, file, line or None)."""
+    if not text.endswith(")") or " (" not in text:
+        return text, None, None
+    name, _, rest = text.rpartition(" (")
+    rest = rest[:-1]
+    fname, sep, line = rest.rpartition(":")
+    if sep and line.isdigit():
+        return name, fname, int(line)
+    return name, rest, None

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""The core sampler end to end: real interpreters under the real BPF program."""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import (PROGRAMS, need, parse_frame, parse_raw, run_profiler,
+                      Interpreter)
+
+
+def source_line(program, text):
+    with open(os.path.join(PROGRAMS, program)) as f:
+        for number, line in enumerate(f, 1):
+            if text in line:
+                return number
+    raise AssertionError("%r not in %s" % (text, program))
+
+
+def chain_expectation():
+    p = "spin_chain.py"
+    loop = source_line(p, "while time.time() < end:")
+    return [
+        ("<module>", p, {source_line(p, "level_a(float(")}),
+        ("level_a", p, {source_line(p, "return level_b(")}),
+        ("level_b", p, {source_line(p, "return level_c(")}),
+        ("level_c", p, {source_line(p, "return level_d(")}),
+        ("level_d", p, set(range(loop, loop + 4))),
+    ]
+
+
+def matches(frames, expected):
+    if len(frames) != len(expected):
+        return False
+    for text, (name, fname, lines) in zip(frames, expected):
+        n, f, line = parse_frame(text)
+        if n != name or f != fname or line not in lines:
+            return False
+    return True
+
+
+def record(profiler, tmp_path, args, fmt="raw"):
+    out = str(tmp_path / ("profile." + fmt))
+    res = run_profiler(["record", "-f", fmt, "-o", out] + list(args))
+    assert res.returncode == 0, res.stderr
+    with open(out) as f:
+        return f.read(), res.stderr
+
+
+def test_chain_exact(profiler, interp, start_target, tmp_path):
+    t = start_target(interp, "spin_chain.py", [30])
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200"])
+    stacks = parse_raw(text)
+    total = sum(c for _, c in stacks)
+    assert total >= 100, "too few samples: %d\n%s" % (total, err)
+    expected = chain_expectation()
+    good = sum(c for frames, c in stacks if matches(frames, expected))
+    assert good >= 0.95 * total, "only %d of %d samples exact:\n%s" % (good, total, text)
+    assert "samples" in err
+
+
+def test_threads_attributed(profiler, interp, start_target, tmp_path):
+    t = start_target(interp, "spin_threads.py", [30])
+    idents = {}
+    for line in t.lines:
+        _, name, ident = line.split()
+        idents["0x%x" % int(ident)] = name
+    assert len(idents) == 4
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200", "-t"])
+    per_thread = {}
+    for frames, count in parse_raw(text):
+        m = re.match(r"thread \((0x[0-9a-f]+)\)", frames[0])
+        assert m, frames
+        ident = m.group(1)
+        if ident not in idents:
+            continue  # the main thread, waiting in join()
+        leaf = parse_frame(frames[-1])[0]
+        assert leaf == idents[ident], \
+            "thread %s (%s) sampled in %s" % (ident, idents[ident], frames)
+        per_thread[ident] = per_thread.get(ident, 0) + count
+    # Two CPUs, four spinning threads: every thread gets its share of samples.
+    assert sorted(per_thread) == sorted(idents), (per_thread, err)
+    assert min(per_thread.values()) >= 20, per_thread
+
+
+@pytest.mark.versions([(3, 11), (3, 12), (3, 13)])
+def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
+    out = str(tmp_path / "all.txt")
+    prof = subprocess.Popen([profiler, "--duration", "6", "-f", "raw", "-o", out],
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        time.sleep(1.5)
+        a = start_target(interp, "spin_chain.py", [3])
+        b = start_target(interp, "spin_chain.py", [3])
+        _, err = prof.communicate(timeout=60)
+    finally:
+        if prof.poll() is None:
+            prof.kill()
+    assert prof.returncode == 0, err
+    with open(out) as f:
+        stacks = parse_raw(f.read())
+    expected = chain_expectation()
+    for t in (a, b):
+        root = "process %d:" % t.pid
+        mine = [(fr, c) for fr, c in stacks if fr[0].startswith(root)]
+        total = sum(c for _, c in mine)
+        assert total >= 50, "pid %d: %d samples\n%s" % (t.pid, total, err)
+        good = sum(c for fr, c in mine if matches(fr[1:], expected))
+        assert good >= 0.9 * total, (t.pid, mine)

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "aggregate.h"
+#include "hashmap.h"
+
+struct istr {
+	struct istr *next;	/* same-hash chain */
+	char s[];
+};
+
+struct iframe {
+	struct iframe *next;
+	struct frame f;
+};
+
+struct astack {
+	struct astack *next;	/* same-hash chain */
+	struct stack_trace st;
+	const struct frame *frames[];
+};
+
+struct agg {
+	struct hashmap *strs, *frames, *stacks;
+	struct astack **order;	/* insertion order, for stable output */
+	size_t n, cap;
+	uint64_t total;
+};
+
+struct agg *agg__new(void)
+{
+	struct agg *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->strs = hashmap__new();
+	a->frames = hashmap__new();
+	a->stacks = hashmap__new();
+	if (!a->strs || !a->frames || !a->stacks) {
+		agg__free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void free_chains(struct hashmap *m, size_t next_off)
+{
+	size_t pos = 0;
+	void *v;
+
+	while (m && hashmap__next(m, &pos, NULL, &v)) {
+		while (v) {
+			void *next = *(void **)((char *)v + next_off);
+
+			free(v);
+			v = next;
+		}
+	}
+	hashmap__free(m);
+}
+
+void agg__free(struct agg *a)
+{
+	if (!a)
+		return;
+	free_chains(a->strs, offsetof(struct istr, next));
+	free_chains(a->frames, offsetof(struct iframe, next));
+	free_chains(a->stacks, offsetof(struct astack, next));
+	free(a->order);
+	free(a);
+}
+
+const char *agg__str(struct agg *a, const char *s)
+{
+	size_t len;
+	uint64_t h;
+	struct istr *head, *e;
+
+	if (!s)
+		s = "";
+	len = strlen(s);
+	h = hash_bytes(s, len, 0);
+	head = hashmap__get(a->strs, h);
+	for (e = head; e; e = e->next)
+		if (!strcmp(e->s, s))
+			return e->s;
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	memcpy(e->s, s, len + 1);
+	e->next = head;
+	if (hashmap__put(a->strs, h, e)) {
+		free(e);
+		return NULL;
+	}
+	return e->s;
+}
+
+const struct frame *agg__frame(struct agg *a, const char *name, const char *filename,
+			       const char *short_filename, int line, enum frame_kind kind)
+{
+	struct iframe *head, *e;
+	uintptr_t key[5];
+	uint64_t h;
+
+	name = agg__str(a, name);
+	filename = agg__str(a, filename);
+	short_filename = agg__str(a, short_filename);
+	if (!name || !filename || !short_filename)
+		return NULL;
+	key[0] = (uintptr_t)name;
+	key[1] = (uintptr_t)filename;
+	key[2] = (uintptr_t)short_filename;
+	key[3] = (uintptr_t)line;
+	key[4] = kind;
+	h = hash_bytes(key, sizeof(key), 1);
+	head = hashmap__get(a->frames, h);
+	for (e = head; e; e = e->next)
+		if (e->f.name == name && e->f.filename == filename &&
+		    e->f.short_filename == short_filename && e->f.line == line && e->f.kind == kind)
+			return &e->f;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->f.name = name;
+	e->f.filename = filename;
+	e->f.short_filename = short_filename;
+	e->f.line = line;
+	e->f.kind = kind;
+	e->next = head;
+	if (hashmap__put(a->frames, h, e)) {
+		free(e);
+		return NULL;
+	}
+	return &e->f;
+}
+
+static uint64_t stack_hash(const struct stack_trace *st)
+{
+	uint64_t hdr[5] = { (uint64_t)st->pid, st->thread_id, (uint64_t)st->os_thread_id,
+			    (uint64_t)st->active << 1 | st->owns_gil,
+			    (uint64_t)(uintptr_t)st->thread_name ^ (uint64_t)(uintptr_t)st->cmdline };
+
+	return hash_bytes(st->frames, st->nframes * sizeof(st->frames[0]),
+			  hash_bytes(hdr, sizeof(hdr), 2));
+}
+
+static bool same_stack(const struct stack_trace *x, const struct stack_trace *y)
+{
+	return x->pid == y->pid && x->thread_id == y->thread_id &&
+	       x->os_thread_id == y->os_thread_id && x->active == y->active &&
+	       x->owns_gil == y->owns_gil && x->thread_name == y->thread_name &&
+	       x->cmdline == y->cmdline && x->nframes == y->nframes &&
+	       !memcmp(x->frames, y->frames, x->nframes * sizeof(x->frames[0]));
+}
+
+int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count)
+{
+	struct stack_trace key = *st;
+	struct astack *head, *e;
+	uint64_t h;
+
+	key.thread_name = agg__str(a, st->thread_name);
+	key.cmdline = agg__str(a, st->cmdline);
+	if (!key.thread_name || !key.cmdline)
+		return -ENOMEM;
+	h = stack_hash(&key);
+	head = hashmap__get(a->stacks, h);
+	for (e = head; e; e = e->next) {
+		if (same_stack(&e->st, &key)) {
+			e->st.count += count;
+			a->total += count;
+			return 0;
+		}
+	}
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+		struct astack **o = realloc(a->order, cap * sizeof(*o));
+
+		if (!o)
+			return -ENOMEM;
+		a->order = o;
+		a->cap = cap;
+	}
+	e = malloc(sizeof(*e) + st->nframes * sizeof(e->frames[0]));
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->frames, st->frames, st->nframes * sizeof(e->frames[0]));
+	e->st = key;
+	e->st.frames = e->frames;
+	e->st.count = count;
+	e->next = head;
+	if (hashmap__put(a->stacks, h, e)) {
+		free(e);
+		return -ENOMEM;
+	}
+	a->order[a->n++] = e;
+	a->total += count;
+	return 0;
+}
+
+bool agg__next(const struct agg *a, size_t *pos, const struct stack_trace **st)
+{
+	if (*pos >= a->n)
+		return false;
+	*st = &a->order[(*pos)++]->st;
+	return true;
+}
+
+uint64_t agg__total(const struct agg *a)
+{
+	return a->total;
+}
+
+size_t agg__stacks(const struct agg *a)
+{
+	return a->n;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Samples folded into distinct stacks with counts. Strings and frames are
+ * interned, so a stack is a list of frame pointers and every writer reads the
+ * same StackTrace values.
+ */
+#ifndef PYSPY_AGGREGATE_H
+#define PYSPY_AGGREGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "model.h"
+
+struct agg;
+
+struct agg *agg__new(void);
+void agg__free(struct agg *a);
+/* An interned string; NULL only when out of memory. */
+const char *agg__str(struct agg *a, const char *s);
+/* An interned frame (its strings interned too). */
+const struct frame *agg__frame(struct agg *a, const char *name, const char *filename,
+			       const char *short_filename, int line, enum frame_kind kind);
+/* Adds count samples of st (frames must come from agg__frame); 0 or -ENOMEM. */
+int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count);
+/* Distinct stacks, in insertion order: *pos starts at 0. */
+bool agg__next(const struct agg *a, size_t *pos, const struct stack_trace **st);
+uint64_t agg__total(const struct agg *a);
+size_t agg__stacks(const struct agg *a);
+
+#endif

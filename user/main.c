@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* pyspy-bpf: command line. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "log.h"
+#include "record.h"
+
+#define MAX_RATE 10000
+
+static const char usage_text[] =
+	"usage: pyspy-bpf [record] [options]\n"
+	"\n"
+	"Samples Python call stacks from the kernel with BPF, without stopping or\n"
+	"attaching to the target. Without -p, every Python process on the host is\n"
+	"profiled, including those that start during the run.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID           profile this process (repeatable)\n"
+	"  -d, --duration SECONDS  stop after this long (default: until Control-C)\n"
+	"  -r, --rate HZ           samples per second per CPU, 1-10000 (default 100)\n"
+	"  -f, --format FORMAT     output format: raw (default)\n"
+	"  -o, --output FILE       output file, '-' for stdout\n"
+	"                          (default: pyspy-bpf-<pid|all>-<time>.<ext>)\n"
+	"  -s, --subprocesses      also profile processes the targets start\n"
+	"  -t, --threads           a root frame per thread\n"
+	"  -g, --gil               only samples of the thread holding the GIL\n"
+	"  -F, --function          aggregate by function, not by line\n"
+	"      --nolineno          no line numbers\n"
+	"      --full-filenames    do not shorten file names\n"
+	"      --ringbuf-size N    BPF ring buffer size in bytes (power of two)\n"
+	"      --btf FILE          kernel BTF to use instead of the running kernel's\n"
+	"  -v, --verbose           more messages (twice: libbpf's too)\n"
+	"  -h, --help              this text\n"
+	"  -V, --version           the version\n"
+	"\n"
+	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.\n";
+
+enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF };
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "subprocesses", no_argument, NULL, 's' },
+	{ "threads", no_argument, NULL, 't' },
+	{ "gil", no_argument, NULL, 'g' },
+	{ "function", no_argument, NULL, 'F' },
+	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
+	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "pyspy-bpf: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'pyspy-bpf --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s || !isfinite(v) || v <= 0 || v > 1e8)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Root, or the capabilities BPF profiling needs (CAP_SYS_ADMIN covers all). */
+static bool privileged(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	if (eff & (1ULL << 21))
+		return true;
+	return (eff & (1ULL << 39)) && (eff & (1ULL << 38)) && (eff & (1ULL << 19));
+}
+
+int main(int argc, char **argv)
+{
+	struct record_opts o = {
+		.rate = 100,
+		.out = { .format = FMT_RAW },
+		.argc = argc,
+		.argv = argv,
+	};
+	unsigned long v;
+	int c;
+
+	/* No subcommand means record; unique prefixes of "record" work. */
+	if (argc > 1 && argv[1][0] != '-') {
+		if (strncmp(argv[1], "record", strlen(argv[1])))
+			return usage_error("unknown command '%s'", argv[1]);
+		argv++;
+		argc--;
+	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:d:r:f:o:stgFvhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_ulong(optarg, 1, INT_MAX, &v))
+				return usage_error("invalid pid '%s'", optarg);
+			if (o.npids == MAX_PIDS)
+				return usage_error("too many pids (at most %s)", "64");
+			o.pids[o.npids++] = v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o.duration))
+				return usage_error("invalid duration '%s': a positive number of seconds", optarg);
+			break;
+		case 'r':
+			if (parse_ulong(optarg, 1, MAX_RATE, &v))
+				return usage_error("invalid rate '%s': 1 to 10000 samples per second", optarg);
+			o.rate = v;
+			break;
+		case 'f':
+			if (output__parse_format(optarg, &o.out.format))
+				return usage_error("unknown format '%s'", optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				return usage_error("empty output file name%s", "");
+			o.output = optarg;
+			break;
+		case 's':
+			o.subprocesses = true;
+			break;
+		case 't':
+			o.out.threads = true;
+			break;
+		case 'g':
+			o.gil_only = true;
+			break;
+		case 'F':
+			o.function = true;
+			break;
+		case OPT_NOLINENO:
+			o.out.nolineno = true;
+			break;
+		case OPT_FULL_FILENAMES:
+			o.out.full_filenames = true;
+			break;
+		case OPT_RINGBUF:
+			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))
+				return usage_error("invalid ring buffer size '%s': a power of two from 4096", optarg);
+			o.ringbuf_bytes = v;
+			break;
+		case OPT_BTF:
+			o.btf_path = optarg;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("pyspy-bpf %s\n", PYSPY_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o.function && o.out.nolineno)
+		return usage_error("--function and --nolineno %s", "cannot be combined");
+	o.out.process_roots = o.npids == 0 || o.subprocesses;
+	if (o.btf_path && access(o.btf_path, R_OK)) {
+		fprintf(stderr, "pyspy-bpf: cannot read BTF file '%s': %s\n", o.btf_path,
+			strerror(errno));
+		return EXIT_KERNEL;
+	}
+	if (!privileged()) {
+		fprintf(stderr, "pyspy-bpf: profiling needs root, or CAP_BPF, CAP_PERFMON and "
+				"CAP_SYS_PTRACE: run it with sudo\n");
+		return EXIT_FAILURE_;
+	}
+	return cmd_record(&o);
+}

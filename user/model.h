@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The data model every output is produced from: StackTrace, Frame and
+ * LocalVariable, as py-spy users know them.
+ */
+#ifndef PYSPY_MODEL_H
+#define PYSPY_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum frame_kind {
+	FRAME_PYTHON,
+	FRAME_NATIVE,
+	FRAME_MARKER,		/* <unknown>, <truncated>, process / thread roots */
+};
+
+struct local_variable {
+	const char *name;
+	uint64_t addr;
+	bool arg;
+	const char *repr;
+};
+
+struct frame {
+	const char *name;
+	const char *filename;
+	const char *short_filename;
+	int line;		/* 0: unknown */
+	enum frame_kind kind;
+	const struct local_variable *locals;	/* NULL unless asked for */
+	unsigned int nlocals;
+};
+
+struct stack_trace {
+	int pid;
+	uint64_t thread_id;	/* the pthread id Python stores */
+	const char *thread_name;
+	int os_thread_id;	/* kernel tid */
+	bool active;
+	bool owns_gil;
+	const struct frame *const *frames;	/* innermost first */
+	unsigned int nframes;
+	uint64_t count;		/* samples with exactly this stack */
+	const char *cmdline;	/* the process's command line */
+};
+
+#endif

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+
+/* Longest collapsed line; deeper text is cut at a frame boundary. */
+#define LINE_MAX_BYTES (1u << 20)
+
+struct line {
+	char *text;
+	uint64_t count;
+};
+
+int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, size_t len)
+{
+	const char *file = o->full_filenames ? fr->filename : fr->short_filename;
+
+	if (fr->kind == FRAME_MARKER || !file[0])
+		return snprintf(buf, len, "%s", fr->name);
+	if (o->nolineno || fr->line <= 0)
+		return snprintf(buf, len, "%s (%s)", fr->name, file);
+	return snprintf(buf, len, "%s (%s:%d)", fr->name, file, fr->line);
+}
+
+static int cmp_line(const void *x, const void *y)
+{
+	return strcmp(((const struct line *)x)->text, ((const struct line *)y)->text);
+}
+
+static char *stack_text(const struct stack_trace *st, const struct output_opts *o)
+{
+	size_t cap = 256, n = 0;
+	char *buf = malloc(cap), tmp[8192];
+	int i;
+
+	if (!buf)
+		return NULL;
+	buf[0] = 0;
+#define APPEND(s)                                                          \
+	do {                                                               \
+		size_t l_ = strlen(s);                                     \
+		if (n + l_ + 2 > LINE_MAX_BYTES)                           \
+			goto done;                                         \
+		if (n + l_ + 2 > cap) {                                    \
+			char *nb_;                                         \
+			while (n + l_ + 2 > cap)                           \
+				cap *= 2;                                  \
+			if (!(nb_ = realloc(buf, cap))) {                  \
+				free(buf);                                 \
+				return NULL;                               \
+			}                                                  \
+			buf = nb_;                                         \
+		}                                                          \
+		if (n)                                                     \
+			buf[n++] = ';';                                    \
+		memcpy(buf + n, s, l_ + 1);                                \
+		n += l_;                                                   \
+	} while (0)
+	if (o->process_roots) {
+		snprintf(tmp, sizeof(tmp), "process %d:\"%s\"", st->pid, st->cmdline);
+		APPEND(tmp);
+	}
+	if (o->threads) {
+		snprintf(tmp, sizeof(tmp), "thread (0x%" PRIx64 "): %s", st->thread_id,
+			 st->thread_name);
+		APPEND(tmp);
+	}
+	for (i = (int)st->nframes - 1; i >= 0; i--) {
+		frame__text(st->frames[i], o, tmp, sizeof(tmp));
+		/* ';' separates frames and the last space the count: keep both out. */
+		for (char *p = tmp; *p; p++)
+			if (*p == ';' || *p == '\n')
+				*p = ':';
+		APPEND(tmp);
+	}
+#undef APPEND
+done:
+	return buf;
+}
+
+int write_raw(FILE *f, const struct agg *a, const struct output_opts *o)
+{
+	const struct stack_trace *st;
+	struct line *lines;
+	size_t pos = 0, n = 0, i;
+	int err = 0;
+
+	lines = calloc(agg__stacks(a) + 1, sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	while (agg__next(a, &pos, &st)) {
+		lines[n].text = stack_text(st, o);
+		if (!lines[n].text) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		lines[n++].count = st->count;
+	}
+	qsort(lines, n, sizeof(*lines), cmp_line);
+	for (i = 0; i < n; i++) {
+		uint64_t count = lines[i].count;
+
+		while (i + 1 < n && !strcmp(lines[i].text, lines[i + 1].text))
+			count += lines[++i].count;
+		if (lines[i].text[0])
+			fprintf(f, "%s %" PRIu64 "\n", lines[i].text, count);
+	}
+	if (ferror(f))
+		err = -EIO;
+cleanup:
+	for (i = 0; i < n; i++)
+		free(lines[i].text);
+	free(lines);
+	return err;
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "output.h"
+
+static const struct {
+	const char *name, *ext;
+	int (*write)(FILE *f, const struct agg *a, const struct output_opts *o);
+} formats[] = {
+	[FMT_RAW] = { "raw", "txt", write_raw },
+};
+
+const char *output__ext(enum output_format f)
+{
+	return formats[f].ext;
+}
+
+const char *output__name(enum output_format f)
+{
+	return formats[f].name;
+}
+
+int output__parse_format(const char *s, enum output_format *f)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (formats[i].name && !strcmp(s, formats[i].name)) {
+			*f = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int output__write(FILE *f, const struct agg *a, const struct output_opts *o)
+{
+	return formats[o->format].write(f, a, o);
+}
+
+struct outfile {
+	FILE *f;
+	char *path;
+	char *tmp;		/* NULL for stdout */
+};
+
+int outfile__open(const char *path, struct outfile **out)
+{
+	struct outfile *o = calloc(1, sizeof(*o));
+	char *dir = NULL;
+	int fd = -1, err;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	if (!strcmp(path, "-")) {
+		o->f = stdout;
+		*out = o;
+		return 0;
+	}
+	o->path = strdup(path);
+	dir = strdup(path);
+	if (!o->path || !dir) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (asprintf(&o->tmp, "%s/.%s.XXXXXX", dirname(dir), basename(o->path)) < 0) {
+		o->tmp = NULL;
+		err = -ENOMEM;
+		goto fail;
+	}
+	/* mkstemp creates with O_EXCL: never follows a planted symlink. */
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		free(o->tmp);
+		o->tmp = NULL;
+		goto fail;
+	}
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		err = -errno;
+		close(fd);
+		goto fail;
+	}
+	free(dir);
+	*out = o;
+	return 0;
+fail:
+	free(dir);
+	outfile__abort(o);
+	return err;
+}
+
+FILE *outfile__stream(struct outfile *o)
+{
+	return o->f;
+}
+
+int outfile__commit(struct outfile *o)
+{
+	mode_t mask;
+	int err = 0;
+
+	if (!o->tmp) {
+		err = fflush(o->f) ? -errno : 0;
+		free(o);
+		return err;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fflush(o->f) || fchmod(fileno(o->f), 0666 & ~mask) || fsync(fileno(o->f)))
+		err = -errno;
+	if (fclose(o->f) && !err)
+		err = -errno;
+	o->f = NULL;
+	if (!err && rename(o->tmp, o->path))
+		err = -errno;
+	if (err)
+		unlink(o->tmp);
+	free(o->tmp);
+	free(o->path);
+	free(o);
+	return err;
+}
+
+void outfile__abort(struct outfile *o)
+{
+	if (!o)
+		return;
+	if (o->tmp) {
+		if (o->f)
+			fclose(o->f);
+		unlink(o->tmp);
+	}
+	free(o->tmp);
+	free(o->path);
+	free(o);
+}

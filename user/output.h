@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Profile writers: each reads the aggregated StackTraces and nothing else. */
+#ifndef PYSPY_OUTPUT_H
+#define PYSPY_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "aggregate.h"
+
+enum output_format {
+	FMT_RAW,
+};
+
+struct output_opts {
+	enum output_format format;
+	bool threads;		/* a root frame per thread */
+	bool process_roots;	/* a root frame per process */
+	bool nolineno;
+	bool full_filenames;
+};
+
+const char *output__ext(enum output_format f);
+const char *output__name(enum output_format f);
+int output__parse_format(const char *s, enum output_format *f);
+int output__write(FILE *f, const struct agg *a, const struct output_opts *o);
+
+/* Collapsed stacks, root first; shared by writers that build the same text. */
+int write_raw(FILE *f, const struct agg *a, const struct output_opts *o);
+/* Appends the text of a frame as the collapsed format shows it. */
+int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, size_t len);
+
+/*
+ * An output file written under a temporary name in the same folder and
+ * renamed when complete, so no reader sees half a profile. "-" is stdout.
+ */
+struct outfile;
+int outfile__open(const char *path, struct outfile **out);
+FILE *outfile__stream(struct outfile *o);
+int outfile__commit(struct outfile *o);
+void outfile__abort(struct outfile *o);
+
+#endif

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "paths.h"
+
+/* Package levels climbed at most. */
+#define MAX_PACKAGE_DEPTH 32
+
+void shorten_filename(pid_t pid, const char *filename, char *out, size_t len)
+{
+	char probe[4200];
+	const char *start, *p;
+	int depth;
+
+	if (!len)
+		return;
+	if (filename[0] != '/') {
+		snprintf(out, len, "%s", filename);
+		return;
+	}
+	start = strrchr(filename, '/');
+	for (depth = 0; start > filename && depth < MAX_PACKAGE_DEPTH; depth++) {
+		/* start points at the '/' before the current name; the folder holding
+		 * it is filename[0 .. start). */
+		int dirlen = (int)(start - filename);
+
+		if (snprintf(probe, sizeof(probe), "/proc/%d/root%.*s/__init__.py", pid, dirlen,
+			     filename) >= (int)sizeof(probe) ||
+		    access(probe, F_OK))
+			break;
+		for (p = start - 1; p > filename && *p != '/'; p--)
+			;
+		start = p;
+	}
+	snprintf(out, len, "%s", start[0] == '/' ? start + 1 : start);
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stddef.h>
+#include <string.h>
+#include "pyelf.h"
+
+/* Longest .rodata scanned for the version string. */
+#define RODATA_MAX (64u << 20)
+
+int py_version__parse(const char *s, unsigned int *major, unsigned int *minor,
+		      unsigned int *micro)
+{
+	unsigned int v[3] = { 0 };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		int digits = 0;
+
+		while (*s >= '0' && *s <= '9' && digits < 3) {
+			v[i] = v[i] * 10 + (*s++ - '0');
+			digits++;
+		}
+		if (!digits)
+			return -EINVAL;
+		if (i < 2 && *s++ != '.')
+			return -EINVAL;
+	}
+	if (v[0] < 2 || v[0] > 3)
+		return -EINVAL;
+	*major = v[0];
+	*minor = v[1];
+	*micro = v[2];
+	return 0;
+}
+
+static void take_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *out)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} wanted[] = {
+		{ "_PyRuntime", offsetof(struct py_elf, runtime) },
+		{ "interp_head", offsetof(struct py_elf, interp_head) },
+		{ "_PyThreadState_Current", offsetof(struct py_elf, tstate_current) },
+		{ "PyCode_Type", offsetof(struct py_elf, code_type) },
+		{ "Py_Version", offsetof(struct py_elf, py_version) },
+	};
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n, i, j;
+
+	if (!data || !sh->sh_entsize)
+		return;
+	n = sh->sh_size / sh->sh_entsize;
+	for (i = 0; i < n; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getsym(data, i, &sym) || !sym.st_value || sym.st_shndx == SHN_UNDEF)
+			continue;
+		name = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (!name || (name[0] != '_' && name[0] != 'P' && name[0] != 'i'))
+			continue;
+		for (j = 0; j < sizeof(wanted) / sizeof(wanted[0]); j++) {
+			uint64_t *slot = (uint64_t *)((char *)out + wanted[j].off);
+
+			if (!*slot && !strcmp(name, wanted[j].name))
+				*slot = sym.st_value;
+		}
+	}
+}
+
+/* PY_VERSION is a NUL-terminated "X.Y.Z" (maybe with a suffix such as "+" or
+ * "rc1") in .rodata; the first one matching the interpreter's era wins. */
+static void scan_version(Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *out)
+{
+	Elf_Data *data;
+	const char *p, *end;
+
+	if (sh->sh_type == SHT_NOBITS || sh->sh_size > RODATA_MAX)
+		return;
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf)
+		return;
+	p = data->d_buf;
+	end = p + data->d_size;
+	for (; p + 6 < end; p++) {
+		unsigned int a, b, c;
+		const char *q = p + 1;
+
+		if (p[0] != 0 || (q[0] != '2' && q[0] != '3') || q[1] != '.')
+			continue;
+		if (!memchr(q, 0, end - q) || py_version__parse(q, &a, &b, &c))
+			continue;
+		/* The string must end right after the number or a short suffix. */
+		const char *t = q;
+		while (*t && *t != ' ')
+			t++;
+		if (*t || t - q > 12)
+			continue;
+		out->major = a;
+		out->minor = b;
+		out->micro = c;
+		return;
+	}
+}
+
+int py_elf__read(int fd, struct py_elf *out)
+{
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	size_t shstrndx, nph, i;
+	bool have_load = false;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    gelf_getclass(elf) != ELFCLASS64) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	out->dyn = eh.e_type == ET_DYN;
+	if (elf_getphdrnum(elf, &nph)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (!have_load || ph.p_vaddr < out->load_vaddr) {
+			out->load_vaddr = ph.p_vaddr;
+			out->load_offset = ph.p_offset;
+			have_load = true;
+		}
+	}
+	if (!have_load || elf_getshdrstrndx(elf, &shstrndx)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+			take_symbols(elf, scn, &sh, out);
+			continue;
+		}
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".rodata"))
+			scan_version(scn, &sh, out);
+	}
+	if (!out->runtime && !out->interp_head && !out->tstate_current)
+		err = -ENOENT;
+cleanup:
+	elf_end(elf);
+	return err;
+}

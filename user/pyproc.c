@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pyelf.h"
+#include "hashmap.h"
+#include "log.h"
+#include "offsets.h"
+#include "pyproc.h"
+#include "remote.h"
+
+/* Distinct interpreter files remembered (positive and negative). */
+#define ELF_CACHE_MAX 4096
+/* Lines of /proc/PID/maps looked at. */
+#define MAPS_MAX_LINES 65536
+/* Thread names remembered per process. */
+#define THREAD_NAMES_MAX 4096
+
+struct elf_cache_entry {
+	int err;
+	struct py_elf elf;
+};
+
+static struct hashmap *elf_cache;
+
+static int elf_lookup(int fd, struct py_elf *out)
+{
+	struct elf_cache_entry *e;
+	struct stat st;
+	uint64_t key[2];
+	uint64_t h;
+	int err;
+
+	if (fstat(fd, &st))
+		return -errno;
+	key[0] = st.st_dev;
+	key[1] = st.st_ino;
+	h = hash_bytes(key, sizeof(key), (uint64_t)st.st_mtime);
+	if (!elf_cache && !(elf_cache = hashmap__new()))
+		return -ENOMEM;
+	e = hashmap__get(elf_cache, h);
+	if (e) {
+		*out = e->elf;
+		return e->err;
+	}
+	err = py_elf__read(fd, out);
+	if (hashmap__size(elf_cache) >= ELF_CACHE_MAX) {
+		size_t pos = 0;
+		void *v;
+
+		while (hashmap__next(elf_cache, &pos, NULL, &v))
+			free(v);
+		hashmap__free(elf_cache);
+		if (!(elf_cache = hashmap__new()))
+			return err;
+	}
+	e = malloc(sizeof(*e));
+	if (e) {
+		e->err = err;
+		e->elf = *out;
+		if (hashmap__put(elf_cache, h, e))
+			free(e);
+	}
+	return err;
+}
+
+int read_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (!len)
+		return -EINVAL;
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && buf[n - 1] == 0)
+		n--;
+	buf[n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0 || buf[i] == '\n')
+			buf[i] = ' ';
+	return 0;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: count fields after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 22)
+		sscanf(p, "%llu", &v);
+	return v;
+}
+
+struct candidate {
+	uint64_t start, end, offset;
+	char path[4096];
+};
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* "python3.13t" or "libpython3.13t.so": a free-threaded build. */
+static bool free_threaded_name(const char *name)
+{
+	const char *p = strstr(name, "python3.");
+
+	if (!p)
+		return false;
+	p += 8;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == 't';
+}
+
+static int version_from_name(const char *name, unsigned int *major, unsigned int *minor)
+{
+	const char *p = strstr(name, "python");
+	unsigned int a = 0, b = 0;
+
+	if (!p || sscanf(p, "python%u.%u", &a, &b) != 2 || a < 2 || a > 3)
+		return -ENOENT;
+	*major = a;
+	*minor = b;
+	return 0;
+}
+
+/*
+ * File-backed mappings worth an ELF look, best first: libpython, then the
+ * executable, then anything else with "python" in its name.
+ */
+static int find_candidates(pid_t pid, struct candidate *c, int max)
+{
+	char path[64], exe[4096], line[4608];
+	int n = 0, lines = 0, rank, pass;
+	ssize_t el;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	el = readlink(path, exe, sizeof(exe) - 1);
+	exe[el > 0 ? el : 0] = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	struct candidate *all = calloc(64, sizeof(*all));
+	int nall = 0;
+	if (!all) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	while (fgets(line, sizeof(line), f) && lines++ < MAPS_MAX_LINES) {
+		unsigned long long start, end, off;
+		char perms[8];
+		int pos = 0, i;
+		const char *file;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %*u %n", &start, &end, perms,
+			   &off, &pos) < 4 || !pos)
+			continue;
+		file = line + pos;
+		line[strcspn(line, "\n")] = 0;
+		if (file[0] != '/')
+			continue;
+		for (i = 0; i < nall; i++)
+			if (!strcmp(all[i].path, file))
+				break;
+		if (i < nall) {
+			if (off < all[i].offset) {
+				all[i].start = start;
+				all[i].end = end;
+				all[i].offset = off;
+			}
+			continue;
+		}
+		if (nall == 64 || (!strstr(base_name(file), "python") && strcmp(file, exe)))
+			continue;
+		all[nall].start = start;
+		all[nall].end = end;
+		all[nall].offset = off;
+		snprintf(all[nall].path, sizeof(all[nall].path), "%s", file);
+		nall++;
+	}
+	fclose(f);
+	for (pass = 0; pass < 3; pass++) {
+		for (int i = 0; i < nall && n < max; i++) {
+			const char *b = base_name(all[i].path);
+
+			rank = strstr(b, "libpython") ? 0 : !strcmp(all[i].path, exe) ? 1 : 2;
+			if (rank == pass)
+				c[n++] = all[i];
+		}
+	}
+	free(all);
+	return n;
+}
+
+static int open_mapped(pid_t pid, const struct candidate *c)
+{
+	char path[4200];
+	int fd;
+
+	/* map_files reaches the very file mapped, in any mount namespace. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, c->start,
+		 c->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, c->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* String object layout per version (PEP 393 since 3.3; 2.7 byte strings). */
+static void str_layout_init(struct str_layout *sl, const struct py_obj_offsets *obj,
+			    unsigned int major)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->bytes_size = obj->ob_size;
+	sl->bytes_sval = obj->bytes_sval;
+	if (major == 2) {
+		sl->bytes_str = true;
+		return;
+	}
+	sl->length = obj->str_length;
+	sl->state = obj->str_state;
+	sl->ascii_size = obj->str_ascii_size;
+	sl->compact_size = obj->str_compact_size;
+	sl->kind_shift = obj->str_kind_shift;
+	sl->compact_bit = obj->str_compact_shift;
+	sl->ascii_bit = obj->str_ascii_shift;
+}
+
+static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, char *why,
+		 size_t whylen)
+{
+	const struct py_offsets_entry *ent;
+	struct py_offsets off;
+	struct py_obj_offsets obj;
+	uint64_t runtime = elf->runtime ? elf->runtime + bias : 0;
+	int err;
+
+	if (elf->py_version) {
+		uint64_t v;
+
+		if (!remote_read_u64(p->pid, elf->py_version + bias, &v) && (v >> 24) == 3) {
+			p->major = v >> 24;
+			p->minor = (v >> 16) & 0xff;
+			p->micro = (v >> 8) & 0xff;
+		}
+	}
+	if (!p->major && elf->major) {
+		p->major = elf->major;
+		p->minor = elf->minor;
+		p->micro = elf->micro;
+	}
+	if (!p->major && version_from_name(base_name(p->module), &p->major, &p->minor)) {
+		snprintf(why, whylen, "cannot tell the Python version of '%s'", p->module);
+		return -EPROTONOSUPPORT;
+	}
+	if (free_threaded_name(base_name(p->module))) {
+		snprintf(why, whylen, "free-threaded CPython %u.%u is not supported", p->major,
+			 p->minor);
+		return -EPROTONOSUPPORT;
+	}
+	ent = py_offsets__find(p->major, p->minor, p->micro);
+	if (!ent) {
+		snprintf(why, whylen, "CPython %u.%u.%u is not supported", p->major, p->minor,
+			 p->micro);
+		return -EPROTONOSUPPORT;
+	}
+	off = ent->off;
+	obj = ent->obj;
+	if (p->major == 3 && p->minor >= 13) {
+		uint8_t dbg[4096];
+		char e[128] = "";
+
+		if (!runtime || remote_read(p->pid, runtime, dbg, sizeof(dbg))) {
+			snprintf(why, whylen, "cannot read _Py_DebugOffsets");
+			return -EPROTONOSUPPORT;
+		}
+		err = py_offsets__apply_debug(&off, &obj, dbg, sizeof(dbg), p->major, p->minor, e,
+					      sizeof(e));
+		if (err) {
+			snprintf(why, whylen, "_Py_DebugOffsets: %s", e);
+			return -EPROTONOSUPPORT;
+		}
+	}
+
+	memset(&p->bpf, 0, sizeof(p->bpf));
+	p->bpf.off = off;
+	p->bpf.code_type = elf->code_type ? elf->code_type + bias : 0;
+	if (off.flags & PY_F_INTERP_HEAD_SYM) {
+		if (!elf->interp_head) {
+			snprintf(why, whylen, "no 'interp_head' symbol (stripped interpreter)");
+			return -EPROTONOSUPPORT;
+		}
+		p->bpf.runtime = elf->interp_head + bias;
+		p->bpf.gil_holder = elf->tstate_current ? elf->tstate_current + bias : 0;
+	} else {
+		if (!runtime) {
+			snprintf(why, whylen, "no '_PyRuntime' symbol");
+			return -EPROTONOSUPPORT;
+		}
+		p->bpf.runtime = runtime;
+		if (off.runtime_gil_holder && !(off.flags & PY_F_GIL_INTERP))
+			p->bpf.gil_holder = runtime + off.runtime_gil_holder;
+	}
+	str_layout_init(&p->strings, &obj, p->major);
+	p->syms = symcache__new(p->pid, &off, &p->strings);
+	return p->syms ? 0 : -ENOMEM;
+}
+
+static struct py_process *process_new(pid_t pid)
+{
+	struct py_process *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->thread_names = hashmap__new();
+	if (!p->thread_names) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen)
+{
+	struct candidate *cands = NULL;
+	struct py_process *p = NULL;
+	int n, i, err = -ENOENT;
+
+	*out = NULL;
+	why[0] = 0;
+	cands = calloc(8, sizeof(*cands));
+	p = process_new(pid);
+	if (!cands || !p) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	p->start_time = proc_start_time(pid);
+	n = find_candidates(pid, cands, 8);
+	if (n < 0) {
+		err = n;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		struct py_elf elf;
+		int fd = open_mapped(pid, &cands[i]);
+
+		if (fd < 0)
+			continue;
+		err = elf_lookup(fd, &elf);
+		close(fd);
+		if (err == -ENOENT)
+			continue;
+		if (err) {
+			pr_debug("pid %d: cannot read '%s': %s", pid, cands[i].path, strerror(-err));
+			continue;
+		}
+		snprintf(p->module, sizeof(p->module), "%s", cands[i].path);
+		/* The mapping at the lowest file offset sits at the first PT_LOAD. */
+		uint64_t bias = cands[i].start - cands[i].offset -
+				(elf.load_vaddr - elf.load_offset);
+		if (!elf.dyn)
+			bias = 0;
+		err = setup(p, &elf, bias, why, whylen);
+		break;
+	}
+	if (err)
+		goto cleanup;
+	read_cmdline(pid, p->cmdline, sizeof(p->cmdline));
+	if (kill(pid, 0) && errno == ESRCH) {
+		err = -ESRCH;
+		goto cleanup;
+	}
+	*out = p;
+	p = NULL;
+cleanup:
+	free(cands);
+	py_process__free(p);
+	return err;
+}
+
+int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out)
+{
+	struct py_process *p = process_new(pid);
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->start_time = proc_start_time(pid);
+	memcpy(p->module, parent->module, sizeof(p->module));
+	p->major = parent->major;
+	p->minor = parent->minor;
+	p->micro = parent->micro;
+	p->bpf = parent->bpf;
+	p->strings = parent->strings;
+	if (read_cmdline(pid, p->cmdline, sizeof(p->cmdline)))
+		memcpy(p->cmdline, parent->cmdline, sizeof(p->cmdline));
+	p->syms = symcache__new(pid, &p->bpf.off, &p->strings);
+	if (!p->syms) {
+		py_process__free(p);
+		return -ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+void py_process__free(struct py_process *p)
+{
+	size_t pos = 0;
+	void *v;
+
+	if (!p)
+		return;
+	while (p->thread_names && hashmap__next(p->thread_names, &pos, NULL, &v))
+		free(v);
+	hashmap__free(p->thread_names);
+	symcache__free(p->syms);
+	free(p);
+}
+
+const char *py_process__thread_name(struct py_process *p, int tid)
+{
+	char path[96], buf[64];
+	char *name;
+	ssize_t n;
+	int fd;
+
+	name = hashmap__get(p->thread_names, (uint64_t)tid);
+	if (name)
+		return name;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", p->pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return "";
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	if (hashmap__size(p->thread_names) >= THREAD_NAMES_MAX)
+		return "";
+	name = strdup(buf);
+	if (!name || hashmap__put(p->thread_names, (uint64_t)tid, name)) {
+		free(name);
+		return "";
+	}
+	return name;
+}

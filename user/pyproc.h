@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One profiled Python process: where its interpreter lives, the layout the
+ * sampler walks with, and its symbol cache.
+ */
+#ifndef PYSPY_PYPROC_H
+#define PYSPY_PYPROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "pyspy.h"
+#include "symcache.h"
+
+#define CMDLINE_MAX 4096
+
+struct py_process {
+	pid_t pid;
+	uint64_t start_time;		/* /proc/PID/stat starttime: detects pid reuse */
+	char cmdline[CMDLINE_MAX];	/* arguments joined by spaces */
+	char module[4096];		/* file holding the interpreter, as the process sees it */
+	unsigned int major, minor, micro;
+	struct py_proc bpf;		/* the procs map value */
+	struct str_layout strings;
+	struct symcache *syms;
+	struct hashmap *thread_names;	/* tid -> char * */
+};
+
+/*
+ * Inspects pid. Returns 0 and a new process in *out; -ENOENT when it runs no
+ * CPython interpreter (yet); -ESRCH when it is gone; -EPROTONOSUPPORT when
+ * its interpreter cannot be read, with the reason in why.
+ */
+int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen);
+/* A forked child: the parent's layout at the same addresses. */
+int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
+void py_process__free(struct py_process *p);
+/* Thread name as the kernel shows it (comm), cached; never NULL. */
+const char *py_process__thread_name(struct py_process *p, int tid);
+
+/* Reads /proc/PID/cmdline joined by spaces; 0 or negative errno. */
+int read_cmdline(pid_t pid, char *buf, size_t len);
+/* Field 22 of /proc/PID/stat; 0 when unreadable. */
+uint64_t proc_start_time(pid_t pid);
+
+#endif

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "aggregate.h"
+#include "hashmap.h"
+#include "log.h"
+#include "pyproc.h"
+#include "record.h"
+#include "sampler.h"
+
+/* How long the collector sleeps between ring-buffer drains. */
+#define POLL_NS (50 * 1000000ULL)
+/* Retries after exec, until the interpreter is mapped: delays in ms. */
+static const unsigned int retry_ms[] = { 0, 10, 40, 100, 250, 500, 1000, 2000 };
+#define NRETRY (sizeof(retry_ms) / sizeof(retry_ms[0]))
+
+enum drop_reason {
+	D_UNKNOWN_PROC,		/* the record's process is not known to userspace */
+	D_GIL_FILTERED,		/* --gil: the thread did not hold the GIL */
+	D_MALFORMED,		/* a record that does not decode */
+	D__MAX,
+};
+
+struct pending {
+	unsigned int tries;
+	uint64_t next_ns;
+};
+
+struct collector {
+	struct record_opts *o;
+	struct sampler *sampler;
+	struct agg *agg;
+	struct hashmap *procs;		/* pid -> struct py_process */
+	struct hashmap *pending;	/* pid -> struct pending */
+	struct hashmap *refused;	/* pid -> start time, warned once */
+	uint64_t written;
+	uint64_t procs_seen;
+	uint64_t drops[D__MAX];
+	uint64_t unknown_frames;	/* frames symbolized as <unknown> */
+	uint64_t stale_frames;		/* code address reused before symbolization */
+	uint64_t unsupported;		/* processes refused */
+	bool targets_gone;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool host_wide(const struct collector *c)
+{
+	return c->o->npids == 0;
+}
+
+static void drop_process(struct collector *c, pid_t pid)
+{
+	struct py_process *p = hashmap__del(c->procs, pid);
+
+	if (p) {
+		sampler__del_proc(c->sampler, pid);
+		py_process__free(p);
+	}
+}
+
+static int add_process(struct collector *c, struct py_process *p)
+{
+	int err;
+
+	drop_process(c, p->pid);
+	err = hashmap__put(c->procs, p->pid, p);
+	if (err)
+		return err;
+	err = sampler__add_proc(c->sampler, p->pid, &p->bpf);
+	if (err) {
+		hashmap__del(c->procs, p->pid);
+		return err;
+	}
+	c->procs_seen++;
+	pr_debug("profiling pid %d: CPython %u.%u.%u in '%s'", p->pid, p->major, p->minor,
+		 p->micro, p->module);
+	return 0;
+}
+
+/* Returns 0, or the py_process__open error when the pid is not (yet) Python. */
+static int try_attach(struct collector *c, pid_t pid, bool loud)
+{
+	struct py_process *p;
+	char why[256];
+	int err;
+
+	err = py_process__open(pid, &p, why, sizeof(why));
+	if (err == -EPROTONOSUPPORT) {
+		uint64_t st = proc_start_time(pid);
+
+		if (loud || hashmap__get(c->refused, pid) != (void *)(uintptr_t)(st | 1)) {
+			char cmd[256];
+
+			read_cmdline(pid, cmd, sizeof(cmd));
+			pr_warn("not profiling pid %d ('%s'): %s", pid, cmd, why);
+			hashmap__put(c->refused, pid, (void *)(uintptr_t)(st | 1));
+			c->unsupported++;
+		}
+		return err;
+	}
+	if (err)
+		return err;
+	err = add_process(c, p);
+	if (err) {
+		pr_warn("cannot profile pid %d: %s", pid, strerror(-err));
+		py_process__free(p);
+	}
+	return err;
+}
+
+static void schedule(struct collector *c, pid_t pid)
+{
+	struct pending *pd = hashmap__get(c->pending, pid);
+
+	if (!pd) {
+		pd = calloc(1, sizeof(*pd));
+		if (!pd || hashmap__put(c->pending, pid, pd)) {
+			free(pd);
+			return;
+		}
+	}
+	pd->tries = 0;
+	pd->next_ns = now_ns();
+}
+
+static void run_pending(struct collector *c)
+{
+	uint64_t now = now_ns(), key;
+	pid_t due[256];
+	size_t pos = 0, n = 0, i;
+	void *v;
+
+	while (n < 256 && hashmap__next(c->pending, &pos, &key, &v))
+		if (((struct pending *)v)->next_ns <= now)
+			due[n++] = (pid_t)key;
+	for (i = 0; i < n; i++) {
+		struct pending *pd = hashmap__get(c->pending, due[i]);
+		int err = try_attach(c, due[i], false);
+
+		if (err == -ENOENT && ++pd->tries < NRETRY) {
+			pd->next_ns = now + retry_ms[pd->tries] * 1000000ULL;
+			continue;
+		}
+		free(hashmap__del(c->pending, due[i]));
+	}
+}
+
+static bool is_followed(struct collector *c, pid_t pid)
+{
+	if (host_wide(c))
+		return true;
+	for (int i = 0; i < c->o->npids; i++)
+		if (c->o->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static const struct frame *marker(struct collector *c, const char *name)
+{
+	return agg__frame(c->agg, name, "", "", 0, FRAME_MARKER);
+}
+
+static void on_stack(struct collector *c, const struct py_stack_hdr *h,
+		     const struct py_frame_rec *frs)
+{
+	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	struct py_process *p = hashmap__get(c->procs, h->pid);
+	struct stack_trace st = { 0 };
+	unsigned int n = 0;
+
+	if (!p) {
+		c->drops[D_UNKNOWN_PROC]++;
+		return;
+	}
+	if (c->o->gil_only && !(h->status & PY_S_GIL)) {
+		c->drops[D_GIL_FILTERED]++;
+		return;
+	}
+	for (unsigned int i = 0; i < h->nframes; i++) {
+		const struct frame *f = NULL;
+		struct code_info ci;
+		int err = frs[i].code ? symcache__lookup(p->syms, &frs[i], &ci) : -EFAULT;
+
+		if (!err) {
+			int line = c->o->function ? ci.firstlineno
+						  : symcache__line(p->syms, &ci, frs[i].lasti);
+
+			f = agg__frame(c->agg, ci.name, ci.filename, ci.short_filename, line,
+				       FRAME_PYTHON);
+		} else {
+			if (err == -ESTALE)
+				c->stale_frames++;
+			c->unknown_frames++;
+			f = marker(c, "<unknown>");
+		}
+		if (f)
+			frames[n++] = f;
+	}
+	if (h->status & PY_S_READ_ERR)
+		frames[n++] = marker(c, "<unreadable frame>");
+	if (h->status & PY_S_TRUNCATED)
+		frames[n++] = marker(c, "<truncated>");
+	while (n && !frames[n - 1])
+		n--;
+
+	st.pid = h->pid;
+	st.thread_id = h->pthread_id;
+	st.os_thread_id = h->tid;
+	st.thread_name = py_process__thread_name(p, h->tid);
+	st.active = h->status & PY_S_ACTIVE;
+	st.owns_gil = h->status & PY_S_GIL;
+	st.frames = frames;
+	st.nframes = n;
+	st.cmdline = p->cmdline;
+	if (!agg__add(c->agg, &st, 1))
+		c->written++;
+}
+
+static int on_record(void *ctx, const void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct py_stack_hdr *h;
+	const struct py_frame_rec *frs;
+	const struct py_proc_event *ev = data;
+	struct py_process *parent, *child;
+
+	if (size >= sizeof(__u32) && ev->kind == PY_REC_STACK) {
+		if (record__decode_stack(data, size, &h, &frs)) {
+			c->drops[D_MALFORMED]++;
+			return 0;
+		}
+		on_stack(c, h, frs);
+		return 0;
+	}
+	if (size < sizeof(*ev)) {
+		c->drops[D_MALFORMED]++;
+		return 0;
+	}
+	switch (ev->kind) {
+	case PY_REC_EXEC:
+		if (hashmap__get(c->procs, ev->pid) || is_followed(c, ev->pid)) {
+			drop_process(c, ev->pid);
+			schedule(c, ev->pid);
+		}
+		break;
+	case PY_REC_FORK:
+		parent = hashmap__get(c->procs, ev->ppid);
+		if (!parent || !(host_wide(c) || c->o->subprocesses))
+			break;
+		if (py_process__fork(parent, ev->pid, &child))
+			break;
+		if (add_process(c, child))
+			py_process__free(child);
+		break;
+	case PY_REC_EXIT:
+		drop_process(c, ev->pid);
+		break;
+	default:
+		c->drops[D_MALFORMED]++;
+	}
+	return 0;
+}
+
+static void scan_proc(struct collector *c)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == self)
+			continue;
+		try_attach(c, pid, false);
+	}
+	closedir(d);
+}
+
+static void default_output(const struct record_opts *o, char *buf, size_t len)
+{
+	char stamp[32], who[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	if (o->npids)
+		snprintf(who, sizeof(who), "%d", o->pids[0]);
+	else
+		snprintf(who, sizeof(who), "all");
+	snprintf(buf, len, "pyspy-bpf-%s-%s.%s", who, stamp, output__ext(o->out.format));
+}
+
+static bool any_target_alive(struct collector *c)
+{
+	return hashmap__size(c->procs) || hashmap__size(c->pending);
+}
+
+static void summary(struct collector *c, const char *path, const uint64_t *k)
+{
+	static const struct {
+		int idx;
+		bool bpf;
+		const char *what;
+	} reasons[] = {
+		{ PY_C_RB_FULL, true, "ring buffer full" },
+		{ PY_C_NO_TSTATE, true, "thread without Python state" },
+		{ PY_C_NO_INTERP, true, "interpreter not initialised" },
+		{ D_UNKNOWN_PROC, false, "process not known yet" },
+		{ D_GIL_FILTERED, false, "not holding the GIL (--gil)" },
+		{ D_MALFORMED, false, "malformed record" },
+	};
+	char buf[1024];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		uint64_t v = reasons[i].bpf ? k[reasons[i].idx] : c->drops[reasons[i].idx];
+
+		if (v)
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%" PRIu64 " %s", n ? ", " : "",
+				      v, reasons[i].what);
+	}
+	if (!n)
+		snprintf(buf, sizeof(buf), "none");
+	fprintf(stderr,
+		"pyspy-bpf: wrote %s profile to '%s': %" PRIu64 " samples, %" PRIu64
+		" processes, %zu distinct stacks; not in output: %s; truncated stacks: %" PRIu64
+		", unknown frames: %" PRIu64 "\n",
+		output__name(c->o->out.format), path, c->written, c->procs_seen,
+		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->unknown_frames);
+}
+
+int cmd_record(struct record_opts *o)
+{
+	struct collector c = { .o = o };
+	struct sampler_opts so = {
+		.rate = o->rate,
+		.follow_forks = o->npids == 0 || o->subprocesses,
+		.ringbuf_bytes = o->ringbuf_bytes,
+		.btf_path = o->btf_path,
+	};
+	struct outfile *out = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char defpath[256];
+	const char *path = o->output;
+	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0;
+	int status = EXIT_FAILURE_, err, i;
+
+	c.agg = agg__new();
+	c.procs = hashmap__new();
+	c.pending = hashmap__new();
+	c.refused = hashmap__new();
+	if (!c.agg || !c.procs || !c.pending || !c.refused) {
+		pr_err("out of memory");
+		goto cleanup;
+	}
+	if (!path) {
+		default_output(o, defpath, sizeof(defpath));
+		path = defpath;
+	}
+	/* Refuse a bad output path before sampling starts. */
+	err = outfile__open(path, &out);
+	if (err) {
+		pr_err("cannot create '%s': %s", path, strerror(-err));
+		status = EXIT_OUTPUT;
+		goto cleanup;
+	}
+	for (i = 0; i < o->npids; i++) {
+		struct py_process *p;
+		char why[256];
+
+		err = py_process__open(o->pids[i], &p, why, sizeof(why));
+		if (err == -ESRCH || (err == -ENOENT && kill(o->pids[i], 0) && errno == ESRCH)) {
+			pr_err("no process with pid %d", o->pids[i]);
+			status = EXIT_NO_PROCESS;
+			goto cleanup;
+		}
+		if (err == -EPROTONOSUPPORT) {
+			pr_err("cannot profile pid %d: %s", o->pids[i], why);
+			status = EXIT_NOT_PYTHON;
+			goto cleanup;
+		}
+		if (err) {
+			pr_err("pid %d does not run a CPython interpreter", o->pids[i]);
+			status = EXIT_NOT_PYTHON;
+			goto cleanup;
+		}
+		py_process__free(p);
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	err = sampler__open(&c.sampler, &so, on_record, &c);
+	if (err) {
+		status = EXIT_KERNEL;
+		goto cleanup;
+	}
+	/* Tracepoints first, then the scan: no process falls in between. */
+	if (host_wide(&c))
+		scan_proc(&c);
+	for (i = 0; i < o->npids; i++)
+		try_attach(&c, o->pids[i], true);
+	if (!host_wide(&c) && !hashmap__size(c.procs)) {
+		pr_err("no process left to profile");
+		status = EXIT_NO_PROCESS;
+		goto cleanup;
+	}
+	if (o->duration > 0)
+		end_ns = now_ns() + (uint64_t)(o->duration * 1e9);
+	fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
+		host_wide(&c) ? "every Python process" : "the process", o->rate,
+		o->duration > 0 ? "" : "; press Control-C to stop");
+
+	while (!stop_requested) {
+		uint64_t now = now_ns(), wait = POLL_NS;
+		struct timespec ts;
+
+		if (end_ns && now >= end_ns)
+			break;
+		sampler__drain(c.sampler);
+		run_pending(&c);
+		if (!host_wide(&c) && !any_target_alive(&c)) {
+			c.targets_gone = true;
+			break;
+		}
+		if (end_ns && end_ns - now < wait)
+			wait = end_ns - now;
+		ts.tv_sec = wait / 1000000000ULL;
+		ts.tv_nsec = wait % 1000000000ULL;
+		nanosleep(&ts, NULL);
+	}
+	sampler__drain(c.sampler);
+	sampler__counters(c.sampler, counters);
+	if (c.targets_gone)
+		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
+
+	err = output__write(outfile__stream(out), c.agg, &o->out);
+	if (!err) {
+		err = outfile__commit(out);
+		out = NULL;
+	}
+	if (err) {
+		pr_err("cannot write '%s': %s", path, strerror(-err));
+		goto cleanup;
+	}
+	summary(&c, path, counters);
+	status = EXIT_OK;
+cleanup:
+	outfile__abort(out);
+	sampler__free(c.sampler);
+	if (c.procs) {
+		size_t pos = 0;
+		void *v;
+
+		while (hashmap__next(c.procs, &pos, NULL, &v))
+			py_process__free(v);
+	}
+	if (c.pending) {
+		size_t pos = 0;
+		void *v;
+
+		while (hashmap__next(c.pending, &pos, NULL, &v))
+			free(v);
+	}
+	hashmap__free(c.procs);
+	hashmap__free(c.pending);
+	hashmap__free(c.refused);
+	agg__free(c.agg);
+	return status;
+}

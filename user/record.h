@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef PYSPY_RECORD_H
+#define PYSPY_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "output.h"
+
+#define MAX_PIDS 64
+
+/* Exit statuses, one per kind of failure, so scripts can tell them apart. */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAILURE_ = 1,	/* runtime failure, or missing privileges */
+	EXIT_USAGE = 2,
+	EXIT_NO_PROCESS = 3,	/* the pid does not exist */
+	EXIT_NOT_PYTHON = 4,	/* the pid runs no CPython pyspy-bpf can read */
+	EXIT_OUTPUT = 5,	/* the output file cannot be created */
+	EXIT_KERNEL = 6,	/* BPF / BTF / perf events unavailable */
+};
+
+struct record_opts {
+	pid_t pids[MAX_PIDS];
+	int npids;		/* 0: every Python process on the host */
+	bool subprocesses;
+	unsigned int rate;
+	double duration;	/* seconds; 0: until a signal */
+	const char *output;	/* NULL: a default name in the current folder */
+	struct output_opts out;
+	bool gil_only;
+	bool function;		/* a frame's line is its function's first line */
+	size_t ringbuf_bytes;
+	const char *btf_path;
+	int argc;		/* the command line, for titles */
+	char **argv;
+};
+
+int cmd_record(struct record_opts *o);
+
+#endif

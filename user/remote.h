@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Reading a target's memory without stopping it (process_vm_readv). */
+#ifndef PYSPY_REMOTE_H
+#define PYSPY_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Reads exactly len bytes at addr; 0 or negative errno. */
+int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+static inline int remote_read_u64(pid_t pid, uint64_t addr, uint64_t *v)
+{
+	return remote_read(pid, addr, v, sizeof(*v));
+}
+
+#endif

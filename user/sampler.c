@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "sampler.h"
+#include "sampler.skel.h"
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	int *pfds;
+	int ncpus;
+	sampler_record_fn fn;
+	void *ctx;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_verbose < 2)
+		return 0;
+	if (!log_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	s->fn(s->ctx, data, size);
+	return 0;
+}
+
+int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
+			 const struct py_frame_rec **frames)
+{
+	const struct py_stack_hdr *h = data;
+
+	if (size < sizeof(*h) || h->kind != PY_REC_STACK || h->nframes > PY_MAX_FRAMES ||
+	    size < sizeof(*h) + (size_t)h->nframes * sizeof(struct py_frame_rec))
+		return -EINVAL;
+	*hdr = h;
+	*frames = (const struct py_frame_rec *)(h + 1);
+	return 0;
+}
+
+static int open_perf(struct sampler *s, int cpu, unsigned int rate)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.freq = 1,
+		.sample_freq = rate,
+	};
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return errno == ENODEV ? 0 : -errno;	/* offline CPU */
+	s->pfds[cpu] = fd;
+	s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+	if (!s->links[cpu]) {
+		int err = -errno;
+
+		s->links[cpu] = NULL;
+		return err;
+	}
+	return 0;
+}
+
+int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
+		  void *ctx)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct sampler *s;
+	int err, cpu;
+
+	*out = NULL;
+	libbpf_set_print(libbpf_print);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		err = s->ncpus ? s->ncpus : -EINVAL;
+		goto fail;
+	}
+	s->links = calloc(s->ncpus, sizeof(*s->links));
+	s->pfds = malloc(s->ncpus * sizeof(*s->pfds));
+	if (!s->links || !s->pfds) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (cpu = 0; cpu < s->ncpus; cpu++)
+		s->pfds[cpu] = -1;
+
+	s->skel = sampler_bpf__open_opts(&oo);
+	if (!s->skel) {
+		err = -errno;
+		pr_err("cannot open the BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	s->skel->rodata->follow_forks = o->follow_forks;
+	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
+	if (o->ringbuf_bytes)
+		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto fail;
+	}
+	err = sampler_bpf__attach(s->skel);
+	if (err) {
+		pr_err("cannot attach the process tracepoints: %s", strerror(-err));
+		goto fail;
+	}
+	for (cpu = 0; cpu < s->ncpus; cpu++) {
+		err = open_perf(s, cpu, o->rate);
+		if (err) {
+			pr_err("cannot open a cpu-clock perf event on cpu %d: %s", cpu,
+			       strerror(-err));
+			goto fail;
+		}
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		pr_err("cannot set up the ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	sampler__free(s);
+	return err;
+}
+
+void sampler__free(struct sampler *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++)
+		bpf_link__destroy(s->links[cpu]);
+	for (int cpu = 0; s->pfds && cpu < s->ncpus; cpu++)
+		if (s->pfds[cpu] >= 0)
+			close(s->pfds[cpu]);
+	sampler_bpf__destroy(s->skel);
+	free(s->links);
+	free(s->pfds);
+	free(s);
+}
+
+int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p)
+{
+	__u32 key = pid;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &key, p, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void sampler__del_proc(struct sampler *s, pid_t pid)
+{
+	__u32 key = pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+}
+
+int sampler__drain(struct sampler *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX])
+{
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	uint64_t *vals = calloc(s->ncpus, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 k = 0; k < PY_C__MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < s->ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

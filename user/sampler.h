@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The BPF side's life: load, attach to every CPU, feed processes, drain records. */
+#ifndef PYSPY_SAMPLER_H
+#define PYSPY_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "pyspy.h"
+
+struct sampler;
+
+struct sampler_opts {
+	unsigned int rate;		/* Hz per CPU */
+	bool follow_forks;		/* forked children inherit their parent's entry */
+	size_t ringbuf_bytes;		/* 0: default */
+	const char *btf_path;		/* NULL: the kernel's own */
+};
+
+/* Called for every ring-buffer record; data is untrusted until decoded. */
+typedef int (*sampler_record_fn)(void *ctx, const void *data, size_t size);
+
+int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
+		  void *ctx);
+void sampler__free(struct sampler *s);
+int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p);
+void sampler__del_proc(struct sampler *s, pid_t pid);
+/* Drains what the ring buffer holds; returns records handled or negative errno. */
+int sampler__drain(struct sampler *s);
+/* Sums of the per-CPU counters. */
+int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX]);
+
+/* Decodes a stack record; 0 or -EINVAL when malformed. */
+int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
+			 const struct py_frame_rec **frames);
+
+#endif

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hashmap.h"
+#include "linetable.h"
+#include "paths.h"
+#include "pystr.h"
+#include "remote.h"
+#include "symcache.h"
+
+/* The largest code-object prefix any version's fields need. */
+#define CODE_HDR 256
+
+struct code_entry {
+	uint32_t check;
+	struct code_info ci;
+};
+
+struct symcache {
+	pid_t pid;
+	struct py_offsets off;
+	struct str_layout sl;
+	enum linetable_format fmt;
+	struct hashmap *entries;	/* code address -> struct code_entry */
+};
+
+static void entry_free(struct code_entry *e)
+{
+	if (!e)
+		return;
+	free((char *)e->ci.name);
+	free((char *)e->ci.filename);
+	free((char *)e->ci.short_filename);
+	free((uint8_t *)e->ci.linetable);
+	free(e);
+}
+
+static void clear(struct symcache *c)
+{
+	size_t pos = 0;
+	void *v;
+
+	while (hashmap__next(c->entries, &pos, NULL, &v))
+		entry_free(v);
+	hashmap__free(c->entries);
+	c->entries = hashmap__new();
+}
+
+struct symcache *symcache__new(pid_t pid, const struct py_offsets *off,
+			       const struct str_layout *sl)
+{
+	struct symcache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->pid = pid;
+	c->off = *off;
+	c->sl = *sl;
+	if (off->version >= 0x030b)
+		c->fmt = LT_LOCATIONS;
+	else if (off->version == 0x030a)
+		c->fmt = LT_LINETABLE_310;
+	else if (off->version >= 0x0306)
+		c->fmt = LT_LNOTAB;
+	else
+		c->fmt = LT_LNOTAB_UNSIGNED;
+	c->entries = hashmap__new();
+	if (!c->entries) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void symcache__free(struct symcache *c)
+{
+	size_t pos = 0;
+	void *v;
+
+	if (!c)
+		return;
+	while (c->entries && hashmap__next(c->entries, &pos, NULL, &v))
+		entry_free(v);
+	hashmap__free(c->entries);
+	free(c);
+}
+
+static uint64_t ld64(const uint8_t *b, uint16_t off)
+{
+	uint64_t v;
+
+	if (off > CODE_HDR - 8)
+		return 0;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+static uint32_t ld32(const uint8_t *b, uint16_t off)
+{
+	uint32_t v;
+
+	if (off > CODE_HDR - 4)
+		return 0;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out, size_t outlen)
+{
+	uint8_t hdr[128], data[SYMCACHE_MAX_STR * 4];
+	uint64_t len;
+	uint32_t state;
+	unsigned int kind;
+	size_t hsize, nbytes;
+	int err;
+
+	if (!outlen)
+		return -ENOSPC;
+	out[0] = 0;
+	if (sl->bytes_str) {
+		if ((err = remote_read(pid, addr, hdr, sl->bytes_sval)))
+			return err;
+		memcpy(&len, hdr + sl->bytes_size, sizeof(len));
+		if (len > SYMCACHE_MAX_STR)
+			len = SYMCACHE_MAX_STR;
+		if ((err = remote_read(pid, addr + sl->bytes_sval, data, len)))
+			return err;
+		err = pystr__from_bytes(data, len, out, outlen);
+		return err < 0 && err != -ENOSPC ? err : 0;
+	}
+	if (sl->compact_size > sizeof(hdr) || sl->state + 4 > sizeof(hdr))
+		return -EINVAL;
+	if ((err = remote_read(pid, addr, hdr, sl->ascii_size)))
+		return err;
+	memcpy(&len, hdr + sl->length, sizeof(len));
+	memcpy(&state, hdr + sl->state, sizeof(state));
+	kind = (state >> sl->kind_shift) & 7;
+	if (!(state & (1u << sl->compact_bit)))
+		return -ENOTSUP;	/* legacy, non-compact strings: not in code objects */
+	if (kind != 1 && kind != 2 && kind != 4)
+		return -EINVAL;
+	hsize = (state & (1u << sl->ascii_bit)) ? sl->ascii_size : sl->compact_size;
+	if (len > SYMCACHE_MAX_STR)
+		len = SYMCACHE_MAX_STR;
+	nbytes = len * kind;
+	if ((err = remote_read(pid, addr + hsize, data, nbytes)))
+		return err;
+	err = pystr__decode(kind, data, len, out, outlen);
+	return err < 0 && err != -ENOSPC ? err : 0;
+}
+
+static char *dup_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr)
+{
+	char buf[SYMCACHE_MAX_STR * 4 + 1];
+
+	if (read_pystr(pid, sl, addr, buf, sizeof(buf)))
+		return NULL;
+	return strdup(buf);
+}
+
+/* co_lnotab / co_linetable is a bytes object in every version. */
+static uint8_t *read_bytes(pid_t pid, const struct str_layout *sl, uint64_t addr, uint32_t *len)
+{
+	uint8_t hdr[64];
+	uint64_t n;
+	uint8_t *buf;
+
+	if (sl->bytes_sval > sizeof(hdr) || remote_read(pid, addr, hdr, sl->bytes_sval))
+		return NULL;
+	memcpy(&n, hdr + sl->bytes_size, sizeof(n));
+	if (n > SYMCACHE_MAX_LINETABLE)
+		return NULL;
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return NULL;
+	if (n && remote_read(pid, addr + sl->bytes_sval, buf, n)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_info *ci)
+{
+	const struct py_offsets *off = &c->off;
+	struct code_entry *e = hashmap__get(c->entries, rec->code);
+	uint8_t hdr[CODE_HDR];
+	size_t need;
+	int err;
+
+	if (e && e->check == rec->check) {
+		*ci = e->ci;
+		return 0;
+	}
+	need = off->code_linetable + 8;
+	if (off->code_qualname + 8 > need)
+		need = off->code_qualname + 8;
+	if (need > sizeof(hdr))
+		return -EINVAL;
+	if ((err = remote_read(c->pid, rec->code, hdr, need)))
+		return err;
+	if (py_code_check(ld64(hdr, off->code_name), ld64(hdr, off->code_filename),
+			  ld32(hdr, off->code_firstlineno), ld32(hdr, off->code_argcount)) != rec->check)
+		return -ESTALE;
+
+	if (e) {
+		hashmap__del(c->entries, rec->code);
+		entry_free(e);
+	}
+	if (hashmap__size(c->entries) >= SYMCACHE_MAX_ENTRIES)
+		clear(c);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->check = rec->check;
+	e->ci.firstlineno = (int32_t)ld32(hdr, off->code_firstlineno);
+	e->ci.name = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_name));
+	e->ci.filename = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_filename));
+	e->ci.linetable = read_bytes(c->pid, &c->sl, ld64(hdr, off->code_linetable),
+				     &e->ci.linetable_len);
+	if (!e->ci.name || !e->ci.filename) {
+		entry_free(e);
+		return -EFAULT;
+	}
+	{
+		char shortname[SYMCACHE_MAX_STR * 4 + 1];
+
+		shorten_filename(c->pid, e->ci.filename, shortname, sizeof(shortname));
+		e->ci.short_filename = strdup(shortname);
+		if (!e->ci.short_filename) {
+			entry_free(e);
+			return -ENOMEM;
+		}
+	}
+	if (hashmap__put(c->entries, rec->code, e)) {
+		entry_free(e);
+		return -ENOMEM;
+	}
+	*ci = e->ci;
+	return 0;
+}
+
+int symcache__line(const struct symcache *c, const struct code_info *ci, uint32_t lasti)
+{
+	int line;
+
+	if (!ci->linetable)
+		return ci->firstlineno > 0 ? ci->firstlineno : 0;
+	if (linetable__line(c->fmt, ci->linetable, ci->linetable_len, ci->firstlineno,
+			    lasti, &line) || line < 0)
+		return ci->firstlineno > 0 ? ci->firstlineno : 0;
+	return line;
+}
