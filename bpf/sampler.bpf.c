@@ -182,16 +182,15 @@ static __always_inline __u64 find_tstate(struct sample_scratch *s, __u32 tid)
 static __always_inline bool holds_gil(struct sample_scratch *s, __u64 tstate)
 {
 	const struct py_offsets *off = &s->proc.off;
-	__u8 gil[32];
 	__u64 interp, gp;
 
 	if (off->flags & PY_F_GIL_INTERP) {
 		interp = ld64(s->tbuf, off->tstate_interp, PY_TSTATE_READ);
 		gp = read_ptr(interp + off->interp_gil);
-		if (!gp || bpf_probe_read_user(gil, sizeof(gil), (const void *)gp))
+		if (!gp || bpf_probe_read_user(s->gbuf, sizeof(s->gbuf), (const void *)gp))
 			return false;
-		return ld32(gil, off->gil_locked, sizeof(gil)) &&
-		       ld64(gil, off->gil_last_holder, sizeof(gil)) == tstate;
+		return ld32(s->gbuf, off->gil_locked, sizeof(s->gbuf)) &&
+		       ld64(s->gbuf, off->gil_last_holder, sizeof(s->gbuf)) == tstate;
 	}
 	return s->proc.gil_holder && read_ptr(s->proc.gil_holder) == tstate;
 }

@@ -22,6 +22,7 @@ struct sample_scratch {
 	__u8 tbuf[PY_TSTATE_READ];
 	__u8 fbuf[PY_FRAME_READ];
 	__u8 cbuf[CODE_BUF];
+	__u8 gbuf[32];		/* struct _gil_runtime_state prefix */
 	struct py_stack_rec rec;
 };
 

@@ -19,8 +19,7 @@
 #define LOC_ONE_LINE0		10	/* 10-12: one-line form, delta 0-2 */
 #define LOC_ONE_LINE2		12
 #define LOC_NO_COLUMNS		13
-#define LOC_LONG		14
-#define LOC_NONE		15
+#define LOC_LONG		14	/* 15: no location */
 
 /* A varint holds at most 6 chunks of 6 bits; CPython never writes more than
  * 32 significant bits. */
@@ -190,7 +189,7 @@ static int locations_line(const uint8_t *tab, size_t len, int64_t line,
 			if (!err)
 				err = loc_varint(tab, len, &i, &skip);
 		}
-		/* LOC_NONE: no more bytes, line unchanged */
+		/* 15, no location: no more bytes, line unchanged */
 		if (err < 0)
 			return err;
 		line += delta;

@@ -10,23 +10,31 @@
 void shorten_filename(pid_t pid, const char *filename, char *out, size_t len)
 {
 	char probe[4200];
-	const char *start, *p;
+	const char *start, *p, *root;
 	int depth;
 
 	if (!len)
 		return;
-	if (filename[0] != '/') {
+	/* "<string>", "<frozen ...>" and other names that are not paths */
+	if (filename[0] == '<' || !filename[0]) {
 		snprintf(out, len, "%s", filename);
 		return;
 	}
+	/* Paths are looked up as the process sees them: its root, or its
+	 * working folder for a relative path. */
+	root = filename[0] == '/' ? "root" : "cwd/";
 	start = strrchr(filename, '/');
+	if (!start) {
+		snprintf(out, len, "%s", filename);
+		return;
+	}
 	for (depth = 0; start > filename && depth < MAX_PACKAGE_DEPTH; depth++) {
 		/* start points at the '/' before the current name; the folder holding
 		 * it is filename[0 .. start). */
 		int dirlen = (int)(start - filename);
 
-		if (snprintf(probe, sizeof(probe), "/proc/%d/root%.*s/__init__.py", pid, dirlen,
-			     filename) >= (int)sizeof(probe) ||
+		if (snprintf(probe, sizeof(probe), "/proc/%d/%s%.*s/__init__.py", pid, root,
+			     dirlen, filename) >= (int)sizeof(probe) ||
 		    access(probe, F_OK))
 			break;
 		for (p = start - 1; p > filename && *p != '/'; p--)

@@ -130,7 +130,7 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 		err = pystr__from_bytes(data, len, out, outlen);
 		return err < 0 && err != -ENOSPC ? err : 0;
 	}
-	if (sl->compact_size > sizeof(hdr) || sl->state + 4 > sizeof(hdr))
+	if (sl->compact_size > sizeof(hdr) || sl->state + 4u > sizeof(hdr))
 		return -EINVAL;
 	if ((err = remote_read(pid, addr, hdr, sl->ascii_size)))
 		return err;
@@ -195,8 +195,8 @@ int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct 
 		*ci = e->ci;
 		return 0;
 	}
-	need = off->code_linetable + 8;
-	if (off->code_qualname + 8 > need)
+	need = off->code_linetable + 8u;
+	if (off->code_qualname + 8u > need)
 		need = off->code_qualname + 8;
 	if (need > sizeof(hdr))
 		return -EINVAL;

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "user/linetable.h"
+#include "linetable.h"
 
 #define MAX_FIXTURES 64
 
@@ -109,6 +109,7 @@ static void check_offsets(const struct code_rec *c, char *toks,
 		count = strtoul(end + 1, &end, 10);
 		assert_true(*end == '\0');
 		for (k = 0; k < count; k++, q++) {
+			line = -1;
 			err = linetable__line(c->fmt, c->tab, c->tablen,
 					      c->firstlineno, (uint32_t)q,
 					      &line);
