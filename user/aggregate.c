@@ -17,6 +17,7 @@ struct iframe {
 
 struct astack {
 	struct astack *next;	/* same-hash chain */
+	uint32_t idx;		/* position in insertion order */
 	struct stack_trace st;
 	const struct frame *frames[];
 };
@@ -26,6 +27,9 @@ struct agg {
 	struct astack **order;	/* insertion order, for stable output */
 	size_t n, cap;
 	uint64_t total;
+	bool keep_timeline;
+	struct agg_sample *timeline;
+	size_t ntimeline, timeline_cap;
 };
 
 struct agg *agg__new(void)
@@ -68,7 +72,44 @@ void agg__free(struct agg *a)
 	free_chains(a->frames, offsetof(struct iframe, next));
 	free_chains(a->stacks, offsetof(struct astack, next));
 	free(a->order);
+	free(a->timeline);
 	free(a);
+}
+
+void agg__keep_timeline(struct agg *a)
+{
+	a->keep_timeline = true;
+}
+
+const struct agg_sample *agg__timeline(const struct agg *a, size_t *n)
+{
+	*n = a->ntimeline;
+	return a->keep_timeline ? a->timeline : NULL;
+}
+
+const struct stack_trace *agg__stack(const struct agg *a, size_t idx)
+{
+	return idx < a->n ? &a->order[idx]->st : NULL;
+}
+
+static int log_sample(struct agg *a, uint32_t stack, uint64_t count, uint64_t ts_ns)
+{
+	if (!a->keep_timeline)
+		return 0;
+	if (a->ntimeline == a->timeline_cap) {
+		size_t cap = a->timeline_cap ? a->timeline_cap * 2 : 4096;
+		struct agg_sample *t = realloc(a->timeline, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		a->timeline = t;
+		a->timeline_cap = cap;
+	}
+	a->timeline[a->ntimeline].ts_ns = ts_ns;
+	a->timeline[a->ntimeline].stack = stack;
+	a->timeline[a->ntimeline].count = count > UINT32_MAX ? UINT32_MAX : count;
+	a->ntimeline++;
+	return 0;
 }
 
 const char *agg__str(struct agg *a, const char *s)
@@ -155,7 +196,7 @@ static bool same_stack(const struct stack_trace *x, const struct stack_trace *y)
 	       !memcmp(x->frames, y->frames, x->nframes * sizeof(x->frames[0]));
 }
 
-int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count)
+int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count, uint64_t ts_ns)
 {
 	struct stack_trace key = *st;
 	struct astack *head, *e;
@@ -169,6 +210,8 @@ int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count)
 	head = hashmap__get(a->stacks, h);
 	for (e = head; e; e = e->next) {
 		if (same_stack(&e->st, &key)) {
+			if (log_sample(a, e->idx, count, ts_ns))
+				return -ENOMEM;
 			e->st.count += count;
 			a->total += count;
 			return 0;
@@ -191,7 +234,8 @@ int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count)
 	e->st.frames = e->frames;
 	e->st.count = count;
 	e->next = head;
-	if (hashmap__put(a->stacks, h, e)) {
+	e->idx = a->n;
+	if (log_sample(a, e->idx, count, ts_ns) || hashmap__put(a->stacks, h, e)) {
 		free(e);
 		return -ENOMEM;
 	}

@@ -120,8 +120,20 @@ static bool privileged(void)
 	return (eff & (1ULL << 39)) && (eff & (1ULL << 38)) && (eff & (1ULL << 19));
 }
 
+/* The command line as one string, for titles. */
+static const char *join_args(int argc, char **argv, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < argc && n + 1 < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", i ? " " : "", argv[i]);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
+	static char command[4096];
 	struct record_opts o = {
 		.rate = 100,
 		.out = { .format = FMT_RAW },
@@ -212,6 +224,7 @@ int main(int argc, char **argv)
 	if (o.function && o.out.nolineno)
 		return usage_error("--function and --nolineno %s", "cannot be combined");
 	o.out.process_roots = o.npids == 0 || o.subprocesses;
+	o.out.command = join_args(o.argc, o.argv, command, sizeof(command));
 	if (o.btf_path && access(o.btf_path, R_OK)) {
 		fprintf(stderr, "pyspy-bpf: cannot read BTF file '%s': %s\n", o.btf_path,
 			strerror(errno));

@@ -4,6 +4,7 @@
 #define PYSPY_OUTPUT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "aggregate.h"
 
@@ -13,6 +14,12 @@ enum output_format {
 
 struct output_opts {
 	enum output_format format;
+	/* What the profile was: for titles and metadata. */
+	const char *command;	/* the pyspy-bpf command line */
+	unsigned int rate;	/* Hz per CPU */
+	double duration_s;	/* how long sampling ran */
+	uint64_t start_unix_ns;	/* wall-clock start */
+	uint64_t start_mono_ns;	/* CLOCK_MONOTONIC at start: sample times are on this clock */
 	bool threads;		/* a root frame per thread */
 	bool process_roots;	/* a root frame per process */
 	bool nolineno;

@@ -233,7 +233,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 	st.frames = frames;
 	st.nframes = n;
 	st.cmdline = p->cmdline;
-	if (!agg__add(c->agg, &st, 1))
+	if (!agg__add(c->agg, &st, 1, h->ts))
 		c->written++;
 }
 
@@ -368,7 +368,8 @@ int cmd_record(struct record_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	char defpath[256];
 	const char *path = o->output;
-	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0;
+	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0, start_ns;
+	struct timespec wall;
 	int status = EXIT_FAILURE_, err, i;
 
 	c.agg = agg__new();
@@ -432,8 +433,13 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_NO_PROCESS;
 		goto cleanup;
 	}
+	start_ns = now_ns();
+	clock_gettime(CLOCK_REALTIME, &wall);
+	o->out.start_mono_ns = start_ns;
+	o->out.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;
+	o->out.rate = o->rate;
 	if (o->duration > 0)
-		end_ns = now_ns() + (uint64_t)(o->duration * 1e9);
+		end_ns = start_ns + (uint64_t)(o->duration * 1e9);
 	fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
 		host_wide(&c) ? "every Python process" : "the process", o->rate,
 		o->duration > 0 ? "" : "; press Control-C to stop");
@@ -458,6 +464,7 @@ int cmd_record(struct record_opts *o)
 	}
 	sampler__drain(c.sampler);
 	sampler__counters(c.sampler, counters);
+	o->out.duration_s = (now_ns() - start_ns) / 1e9;
 	if (c.targets_gone)
 		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
 
