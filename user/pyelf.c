@@ -72,7 +72,8 @@ static void take_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *o
 }
 
 /* PY_VERSION is a NUL-terminated "X.Y.Z" (maybe with a suffix such as "+" or
- * "rc1") in .rodata; the first one matching the interpreter's era wins. */
+ * "rc1") in .rodata, possibly merged into the tail of a longer string such
+ * as a build path ".../Python-3.7.16". Collect the distinct candidates. */
 static void scan_version(Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *out)
 {
 	Elf_Data *data;
@@ -85,24 +86,30 @@ static void scan_version(Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *out)
 		return;
 	p = data->d_buf;
 	end = p + data->d_size;
-	for (; p + 6 < end; p++) {
-		unsigned int a, b, c;
-		const char *q = p + 1;
+	for (; p + 7 < end && out->nversions < 8; p++) {
+		unsigned int a, b, c, i;
+		const char *q = p + 1, *t;
 
-		if (p[0] != 0 || (q[0] != '2' && q[0] != '3') || q[1] != '.')
+		if ((q[0] != '2' && q[0] != '3') || q[1] != '.' || (p[0] >= '0' && p[0] <= '9') ||
+		    p[0] == '.')
 			continue;
 		if (!memchr(q, 0, end - q) || py_version__parse(q, &a, &b, &c))
 			continue;
 		/* The string must end right after the number or a short suffix. */
-		const char *t = q;
-		while (*t && *t != ' ')
-			t++;
-		if (*t || t - q > 12)
+		for (t = q; *t && *t != ' ' && *t != '/' && t - q <= 12; t++)
+			;
+		if (*t)
 			continue;
-		out->major = a;
-		out->minor = b;
-		out->micro = c;
-		return;
+		for (i = 0; i < out->nversions; i++)
+			if (out->versions[i].major == a && out->versions[i].minor == b &&
+			    out->versions[i].micro == c)
+				break;
+		if (i < out->nversions)
+			continue;
+		out->versions[i].major = a;
+		out->versions[i].minor = b;
+		out->versions[i].micro = c;
+		out->nversions++;
 	}
 }
 

@@ -17,8 +17,12 @@ struct py_elf {
 	uint64_t load_vaddr;
 	uint64_t load_offset;
 	bool dyn;		/* ET_DYN (PIE or shared library) */
-	/* PY_VERSION found in the read-only data, 0.0.0 if none. */
-	unsigned int major, minor, micro;
+	/* "X.Y.Z" strings found in the read-only data: PY_VERSION among them
+	 * (the linker may have merged it into the tail of a longer string). */
+	unsigned int nversions;
+	struct {
+		unsigned int major, minor, micro;
+	} versions[8];
 };
 
 /* Reads symbols and the version string from an open ELF file. Returns 0,

@@ -286,12 +286,26 @@ static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, 
 			p->micro = (v >> 8) & 0xff;
 		}
 	}
-	if (!p->major && elf->major) {
-		p->major = elf->major;
-		p->minor = elf->minor;
-		p->micro = elf->micro;
+	if (!p->major) {
+		unsigned int major = 0, minor = 0, i;
+		bool named = !version_from_name(base_name(p->module), &major, &minor);
+
+		/* The file name, when it has one, says which string is PY_VERSION. */
+		for (i = 0; i < elf->nversions; i++) {
+			if (named && (elf->versions[i].major != major ||
+				      elf->versions[i].minor != minor))
+				continue;
+			p->major = elf->versions[i].major;
+			p->minor = elf->versions[i].minor;
+			p->micro = elf->versions[i].micro;
+			break;
+		}
+		if (!p->major && named) {
+			p->major = major;
+			p->minor = minor;
+		}
 	}
-	if (!p->major && version_from_name(base_name(p->module), &p->major, &p->minor)) {
+	if (!p->major) {
 		snprintf(why, whylen, "cannot tell the Python version of '%s'", p->module);
 		return -EPROTONOSUPPORT;
 	}

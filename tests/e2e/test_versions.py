@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Every CPython on the machine: deep stacks, the GIL flag, threads in C code."""
+import os
+import re
+
+from conftest import IN_CI, INTERPRETERS, parse_frame, parse_raw
+from test_record import record, source_line
+
+# What CI must find: every pyenv version, the system's static 3.11 and the
+# Debian builds scripts/install-debian-pythons installs.
+REQUIRED = [
+    "pyenv-2.7.18", "pyenv-3.6.15", "pyenv-3.7.16", "pyenv-3.8.18", "pyenv-3.9.18",
+    "pyenv-3.10.13", "pyenv-3.11.7", "pyenv-3.12.1", "pyenv-3.13.0", "system-3.11",
+    "debian-bullseye-3.9", "debian-trixie-3.13", "debian-sid-3.13", "debian-sid-3.14",
+    "debian-sid-3.15",
+]
+
+
+def test_every_interpreter_present():
+    labels = set(i.label for i in INTERPRETERS)
+    missing = [r for r in REQUIRED if r not in labels]
+    if IN_CI:
+        assert not missing, "interpreters missing: %s" % missing
+    assert INTERPRETERS, "no CPython interpreter found"
+
+
+def thread_idents(target):
+    names = {}
+    for line in target.lines:
+        _, name, ident = line.split()
+        names["0x%x" % int(ident)] = name
+    return names
+
+
+def per_thread(stacks, idents):
+    """thread name -> list of (frames without the thread root, count)."""
+    out = {}
+    for frames, count in stacks:
+        m = re.match(r"thread \((0x[0-9a-f]+)\)", frames[0])
+        assert m, frames
+        name = idents.get(m.group(1))
+        if name:
+            out.setdefault(name, []).append((frames[1:], count))
+    return out
+
+
+def test_deep_recursion_complete(profiler, interp, start_target, tmp_path):
+    depth = 300
+    t = start_target(interp, "deep_recursion.py", [depth, 30])
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "2", "-r", "200"])
+    stacks = parse_raw(text)
+    total = sum(c for _, c in stacks)
+    assert total >= 50, err
+    call = source_line("deep_recursion.py", "return recurse(level - 1)")
+    loop = source_line("deep_recursion.py", "while time.time() < end:")
+    good = 0
+    for frames, count in stacks:
+        if len(frames) != depth + 1 or parse_frame(frames[0])[0] != "<module>":
+            continue
+        inner = [parse_frame(f) for f in frames[1:]]
+        if all(n == "recurse" and l == call for n, _, l in inner[:-1]) and \
+                inner[-1][0] == "recurse" and inner[-1][2] in (loop, loop + 1):
+            good += count
+    assert good >= 0.95 * total, "%d of %d complete:\n%s" % (good, total, text[:2000])
+    assert "truncated stacks: 0" in err
+
+
+def test_deeper_than_limit_is_marked(profiler, interp, start_target, tmp_path):
+    t = start_target(interp, "deep_recursion.py", [2500, 30])
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "2"])
+    stacks = parse_raw(text)
+    total = sum(c for _, c in stacks)
+    assert total > 0
+    for frames, count in stacks:
+        # Innermost 2048 frames kept, the cut marked at the root end.
+        assert frames[0] == "<truncated>", frames[:3]
+        assert len(frames) == 2049
+    m = re.search(r"truncated stacks: (\d+)", err)
+    assert m and int(m.group(1)) >= total, err
+
+
+def test_gil_and_c_code(profiler, interp, start_target, tmp_path):
+    t = start_target(interp, "gil_release.py", [30])
+    idents = thread_idents(t)
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200", "-t"])
+    threads = per_thread(parse_raw(text), idents)
+    # The thread in hashlib (GIL released) still shows its Python caller.
+    for name in ("spin_python", "hash_in_c"):
+        samples = threads.get(name, [])
+        total = sum(c for _, c in samples)
+        assert total >= 50, (name, total, err)
+        leafy = sum(c for fr, c in samples if parse_frame(fr[-1])[0] == name)
+        assert leafy >= 0.9 * total, (name, samples)
+    all_counts = dict((n, sum(c for _, c in s)) for n, s in threads.items())
+
+    # --gil keeps the GIL holder's samples: the pure-Python thread's, not the
+    # one hashing with the GIL released.
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200", "-t", "-g"])
+    gil = dict((n, sum(c for _, c in s)) for n, s in per_thread(parse_raw(text), idents).items())
+    assert gil.get("spin_python", 0) >= 0.8 * all_counts["spin_python"] * 0.5, (gil, all_counts)
+    assert gil.get("hash_in_c", 0) <= 0.2 * gil.get("spin_python", 0), (gil, all_counts)
+    assert "not holding the GIL" in err
