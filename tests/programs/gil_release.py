@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Two threads: spin_python() runs pure Python and holds the GIL; hash_in_c()
-# calls hashlib over a 32 MiB buffer in a loop, which releases the GIL while
-# it hashes. Prints "thread <name> <pthread id>" for both, then "ready <pid>".
-# Expected: both threads show their Python function as the leaf frame; the
-# GIL flag is set on nearly all of spin_python's samples and few of
-# hash_in_c's.
+# Two threads: spin_python() runs pure Python and holds the GIL; in_c() calls
+# C code over a large buffer in a loop: zlib.compress (argv[2] == "zlib",
+# releases the GIL on every version) or hashlib's sha256 update ("hashlib";
+# it releases the GIL where hashlib is OpenSSL's). Prints
+# "thread <name> <pthread id>" for both, then "ready <pid>".
+# Expected: both threads show their Python function as the leaf frame; with
+# zlib, the GIL flag is set on nearly all of spin_python's samples and few of
+# in_c's.
 import hashlib
 import os
 import sys
 import threading
 import time
+import zlib
 
 try:
     get_ident = threading.get_ident
@@ -19,7 +22,9 @@ except AttributeError:  # 2.7
 
 started = threading.Semaphore(0)
 lock = threading.Lock()
-BUF = b"x" * (32 << 20)
+ZBUF = (b"abcdefgh" * 16 + b"x") * (1 << 17)
+HBUF = b"x" * (32 << 20)
+MODE = sys.argv[2] if len(sys.argv) > 2 else "zlib"
 
 
 def announce(name):
@@ -36,17 +41,20 @@ def spin_python(end):
         n = (n * 7 + 1) % 1000003
 
 
-def hash_in_c(end):
-    announce("hash_in_c")
+def in_c(end):
+    announce("in_c")
     while time.time() < end:
-        h = hashlib.sha256()
-        h.update(BUF)  # releases the GIL while it hashes
-        h.digest()
+        if MODE == "zlib":
+            zlib.compress(ZBUF, 9)
+        else:
+            h = hashlib.sha256()
+            h.update(HBUF)
+            h.digest()
 
 
 if __name__ == "__main__":
     end = time.time() + (float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)
-    threads = [threading.Thread(target=f, args=(end,)) for f in (spin_python, hash_in_c)]
+    threads = [threading.Thread(target=f, args=(end,)) for f in (spin_python, in_c)]
     for t in threads:
         t.start()
     for _ in threads:
