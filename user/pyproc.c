@@ -210,7 +210,8 @@ static int find_candidates(pid_t pid, struct candidate *c, int max)
 			}
 			continue;
 		}
-		if (nall == 64 || (!strstr(base_name(file), "python") && strcmp(file, exe)))
+		if (nall == 64 || (!strstr(base_name(file), "python") &&
+				   !strstr(base_name(file), "pypy") && strcmp(file, exe)))
 			continue;
 		all[nall].start = start;
 		all[nall].end = end;
@@ -399,7 +400,15 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 	}
 	for (i = 0; i < n; i++) {
 		struct py_elf elf;
-		int fd = open_mapped(pid, &cands[i]);
+		int fd;
+
+		if (strstr(base_name(cands[i].path), "pypy")) {
+			snprintf(why, whylen, "PyPy ('%s') is not supported: pyspy-bpf reads CPython",
+				 cands[i].path);
+			err = -EPROTONOSUPPORT;
+			break;
+		}
+		fd = open_mapped(pid, &cands[i]);
 
 		if (fd < 0)
 			continue;

@@ -66,6 +66,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "versions(list): restrict to these (major, minor)")
 
 
+@pytest.fixture
+def interp_any():
+    """One interpreter, for tests about the tool rather than the version."""
+    need(INTERPRETERS, "no CPython interpreter found")
+    for i in INTERPRETERS:
+        if i.version[:2] == (3, 12):
+            return i
+    return INTERPRETERS[-1]
+
+
 @pytest.fixture(scope="session")
 def profiler():
     need(os.path.exists(PROFILER), "pyspy-bpf is not built (run make)")

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""The command line: help, usage errors, privileges, bad targets, signals."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import PROFILER, need, parse_raw, run_profiler
+
+USAGE, NO_PROCESS, NOT_PYTHON, OUTPUT = 2, 3, 4, 5
+
+
+def test_help_and_version(profiler):
+    res = run_profiler(["--help"])
+    assert res.returncode == 0 and "usage: pyspy-bpf" in res.stdout
+    for flag in ("--pid", "--duration", "--rate", "--format", "--output"):
+        assert flag in res.stdout
+    res = run_profiler(["--version"])
+    assert res.returncode == 0 and res.stdout.startswith("pyspy-bpf ")
+
+
+def test_help_matches_readme(profiler):
+    readme = open(os.path.join(os.path.dirname(PROFILER), "README.md")).read()
+    res = run_profiler(["--help"])
+    assert res.stdout.strip() in readme, "README usage differs from --help"
+
+
+@pytest.mark.parametrize("args", [
+    ["--bogus"], ["-r", "0"], ["-r", "1000000000"], ["-r", "x"], ["-d", "-1"],
+    ["-d", "abc"], ["-p", "abc"], ["-p", "-5"], ["-f", "nope"], ["frobnicate"],
+    ["-p"], ["--function", "--nolineno"],
+])
+def test_usage_errors(profiler, args, tmp_path):
+    res = subprocess.run([profiler] + args, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+    assert res.returncode == USAGE, (args, res.stderr)
+    first = res.stderr.splitlines()[0]
+    assert first.startswith("pyspy-bpf: "), res.stderr
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_not_root_is_refused(profiler, tmp_path):
+    need(os.path.exists("/usr/bin/setpriv"), "setpriv (util-linux) is needed")
+    res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          "--inh-caps=-all", profiler, "-d", "1"],
+                         cwd="/", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=30)
+    assert res.returncode == 1, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "root" in res.stderr and "CAP_BPF" in res.stderr
+
+
+def test_missing_pid(profiler, tmp_path):
+    pid = 4000000  # above the default pid_max
+    res = run_profiler(["-p", str(pid), "-d", "1", "-o", str(tmp_path / "x.txt")])
+    assert res.returncode == NO_PROCESS, res.stderr
+    assert str(pid) in res.stderr
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_not_python_pid(profiler, tmp_path):
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        res = run_profiler(["-p", str(sleeper.pid), "-d", "1", "-o", str(tmp_path / "x.txt")])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert res.returncode == NOT_PYTHON, res.stderr
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_pypy_is_named(profiler, tmp_path):
+    pypy = "/usr/bin/pypy3"
+    need(os.path.exists(pypy), "pypy3 is not installed (scripts/install-deps)")
+    from conftest import Interpreter, Target, PROGRAMS
+    t = Target(Interpreter("pypy", pypy, "3.9.0", "shared"), "spin_chain.py", [20])
+    try:
+        res = run_profiler(["-p", str(t.pid), "-d", "1", "-o", str(tmp_path / "x.txt")])
+    finally:
+        t.stop()
+    assert res.returncode == NOT_PYTHON
+    assert "PyPy" in res.stderr and str(t.pid) in res.stderr
+
+
+def test_bad_output_path(profiler, interp_any, start_target, tmp_path):
+    t = start_target(interp_any, "spin_chain.py", [20])
+    for path in (str(tmp_path / "missing" / "x.txt"), "/proc/x.txt"):
+        res = run_profiler(["-p", str(t.pid), "-d", "1", "-f", "raw", "-o", path])
+        assert res.returncode == OUTPUT, res.stderr
+        assert path in res.stderr
+
+
+def test_missing_btf(profiler, tmp_path):
+    res = run_profiler(["-d", "1", "--btf", str(tmp_path / "no-btf"), "-o",
+                        str(tmp_path / "x.txt")])
+    assert res.returncode == 6, res.stderr
+    assert "BTF" in res.stderr
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_writes_complete_file(profiler, interp_any, start_target, tmp_path, sig):
+    t = start_target(interp_any, "spin_chain.py", [30])
+    out = tmp_path / "p.txt"
+    prof = subprocess.Popen([profiler, "-p", str(t.pid), "-f", "raw", "-o", str(out)],
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    time.sleep(2)
+    prof.send_signal(sig)
+    _, err = prof.communicate(timeout=30)
+    assert prof.returncode == 0, err
+    stacks = parse_raw(out.read_text())
+    assert sum(c for _, c in stacks) >= 50, err
+    assert "level_d" in out.read_text()
+    # Only the profile: the temporary file was renamed, not left behind.
+    assert os.listdir(str(tmp_path)) == ["p.txt"]
+    assert "wrote raw profile" in err
+
+
+def test_target_exit_ends_recording(profiler, interp_any, start_target, tmp_path):
+    t = start_target(interp_any, "spin_chain.py", [2])
+    out = tmp_path / "p.txt"
+    res = run_profiler(["-p", str(t.pid), "-f", "raw", "-o", str(out)], timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "exited" in res.stderr
+    assert "level_d" in out.read_text()
