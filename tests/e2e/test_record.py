@@ -109,3 +109,23 @@ def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
         assert total >= 50, "pid %d: %d samples\n%s" % (t.pid, total, err)
         good = sum(c for fr, c in mine if matches(fr[1:], expected))
         assert good >= 0.9 * total, (t.pid, mine)
+
+
+def test_host_wide_names_unreadable_and_goes_on(profiler, start_target, tmp_path):
+    """A process pyspy-bpf cannot read (PyPy) gets one message naming it;
+    the CPython process next to it is profiled all the same."""
+    from conftest import INTERPRETERS, Interpreter
+    pypy = "/usr/bin/pypy3"
+    need(os.path.exists(pypy), "pypy3 is not installed (scripts/install-deps)")
+    need(INTERPRETERS, "no CPython interpreter found")
+    p = start_target(Interpreter("pypy", pypy, "3.9.0", "shared"), "spin_chain.py", [30])
+    c = start_target(INTERPRETERS[-1], "spin_chain.py", [30])
+    out = str(tmp_path / "all.txt")
+    res = run_profiler(["--duration", "2", "-f", "raw", "-o", out])
+    assert res.returncode == 0, res.stderr
+    lines = [l for l in res.stderr.splitlines() if "pid %d " % p.pid in l]
+    assert len(lines) == 1 and "PyPy" in lines[0], res.stderr
+    with open(out) as f:
+        stacks = parse_raw(f.read())
+    assert any(fr[0].startswith("process %d:" % c.pid) for fr, _ in stacks)
+    assert not any(fr[0].startswith("process %d:" % p.pid) for fr, _ in stacks)
