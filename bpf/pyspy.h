@@ -124,6 +124,7 @@ enum py_record_kind {
 	PY_REC_EXEC = 2,
 	PY_REC_FORK = 3,
 	PY_REC_EXIT = 4,
+	PY_REC_FRAME_ADDRS = 5,	/* follows a stack record of the same tid */
 };
 
 /* struct py_stack_hdr.status bits */
@@ -157,6 +158,23 @@ struct py_stack_hdr {
 struct py_stack_rec {
 	struct py_stack_hdr hdr;
 	struct py_frame_rec frames[PY_MAX_FRAMES];
+};
+
+/* Frame addresses of the preceding stack record, innermost first
+ * (py_addrs_hdr, then nframes __u64). */
+struct py_addrs_hdr {
+	__u32 kind;		/* PY_REC_FRAME_ADDRS */
+	__u32 tid;
+	__u32 nframes;
+	__u32 pad;
+};
+
+/* The task iterator's settings (iter_cfg map, one entry). */
+struct iter_config {
+	__u32 pid;		/* only this process; 0: every known process */
+	__u8 idle_only;		/* skip running threads (perf samples those) */
+	__u8 frame_addrs;	/* also emit PY_REC_FRAME_ADDRS records */
+	__u16 pad;
 };
 
 /* Process lifecycle record (exec, fork, exit). */

@@ -40,6 +40,23 @@ struct {
 	__type(value, struct sample_scratch);
 } scratch SEC(".maps");
 
+/* The task iterator's own state: it may run while a perf sample lands on
+ * the same CPU, so it cannot share that CPU's slot. One iterator runs at a
+ * time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sample_scratch);
+} iscratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct iter_config);
+} iter_cfg SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PY_C__MAX);
@@ -60,11 +77,22 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
-static __always_inline struct sample_scratch *this_scratch(void)
-{
-	__u32 cpu = bpf_get_smp_processor_id();
+/*
+ * Where a walk keeps its state, and whose memory it reads: the current task
+ * (perf samples, bpf_probe_read_user) or another one (the task iterator,
+ * bpf_copy_from_user_task). The iterator's branch is dead code for the
+ * verifier in the perf program, where task is a constant NULL.
+ */
+struct walk_ctx {
+	struct sample_scratch *s;
+	struct task_struct *task;
+};
 
-	return bpf_map_lookup_elem(&scratch, &cpu);
+static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src)
+{
+	if (w->task)
+		return bpf_copy_from_user_task(dst, size, (const void *)src, w->task, 0);
+	return bpf_probe_read_user(dst, size, (const void *)src);
 }
 
 /* Loads from the read windows; offsets come from the table, so clamp them. */
@@ -82,11 +110,16 @@ static __always_inline __u32 ld32(const __u8 *buf, __u32 off, __u32 size)
 	return *(const __u32 *)(buf + off);
 }
 
-static __always_inline __u64 read_ptr(__u64 addr)
+static __always_inline __u32 max16(__u32 a, __u32 b)
+{
+	return a > b ? a : b;
+}
+
+static __always_inline __u64 read_ptr(struct walk_ctx *w, __u64 addr)
 {
 	__u64 v = 0;
 
-	if (!addr || bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+	if (!addr || rd(w, &v, sizeof(v), addr))
 		return 0;
 	return v;
 }
@@ -95,24 +128,23 @@ static __always_inline __u64 read_ptr(__u64 addr)
  * interpreter when the current list ends. */
 static long find_thread_step(__u32 i, void *ctx)
 {
-	struct sample_scratch *s = this_scratch();
+	struct walk_ctx *w = ctx;
+	struct sample_scratch *s = w->s;
 	const struct py_offsets *off;
 	__u32 n;
 
-	if (!s)
-		return 1;
 	off = &s->proc.off;
 	if (!s->tstate) {
 		if (!s->interp || s->interps++ >= PY_MAX_INTERPS)
 			return 1;
-		s->tstate = read_ptr(s->interp + off->interp_tstate_head);
-		s->interp = read_ptr(s->interp + off->interp_next);
+		s->tstate = read_ptr(w, s->interp + off->interp_tstate_head);
+		s->interp = read_ptr(w, s->interp + off->interp_next);
 		return 0;
 	}
 	n = s->tstate_read;
 	if (n > PY_TSTATE_READ)
 		n = PY_TSTATE_READ;
-	if (bpf_probe_read_user(s->tbuf, n, (const void *)s->tstate)) {
+	if (rd(w, s->tbuf, n, s->tstate)) {
 		s->tstate = 0;
 		return 0;
 	}
@@ -124,11 +156,11 @@ static long find_thread_step(__u32 i, void *ctx)
 	return 0;
 }
 
-static __always_inline __u64 first_interp(const struct py_proc *p)
+static __always_inline __u64 first_interp(struct walk_ctx *w, const struct py_proc *p)
 {
 	if (p->off.flags & PY_F_INTERP_HEAD_SYM)
-		return read_ptr(p->runtime);
-	return read_ptr(p->runtime + p->off.runtime_interp_head);
+		return read_ptr(w, p->runtime);
+	return read_ptr(w, p->runtime + p->off.runtime_interp_head);
 }
 
 /*
@@ -136,8 +168,9 @@ static __always_inline __u64 first_interp(const struct py_proc *p)
  * (the thread pointer), cached per tid and re-checked on every use. Leaves the
  * thread state's first bytes in s->tbuf. Returns 0 when the thread has none.
  */
-static __always_inline __u64 find_tstate(struct sample_scratch *s, __u32 tid)
+static __always_inline __u64 find_tstate(struct walk_ctx *w, __u32 tid)
 {
+	struct sample_scratch *s = w->s;
 	const struct py_offsets *off = &s->proc.off;
 	struct py_thread *cached, fresh = {};
 	__u64 interp, head;
@@ -147,17 +180,17 @@ static __always_inline __u64 find_tstate(struct sample_scratch *s, __u32 tid)
 		n = PY_TSTATE_READ;
 	cached = bpf_map_lookup_elem(&threads, &tid);
 	if (cached && cached->tstate) {
-		if (!bpf_probe_read_user(s->tbuf, n, (const void *)cached->tstate) &&
+		if (!rd(w, s->tbuf, n, cached->tstate) &&
 		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id)
 			return cached->tstate;
 	}
 
-	interp = first_interp(&s->proc);
+	interp = first_interp(w, &s->proc);
 	if (!interp) {
 		count(PY_C_NO_INTERP);
 		return 0;
 	}
-	head = read_ptr(interp + off->interp_tstate_head);
+	head = read_ptr(w, interp + off->interp_tstate_head);
 	/* New thread states are pushed at the head: an unchanged head means
 	 * a thread already searched in vain still has no Python state. */
 	if (cached && !cached->tstate && cached->head == head) {
@@ -165,11 +198,11 @@ static __always_inline __u64 find_tstate(struct sample_scratch *s, __u32 tid)
 		return 0;
 	}
 
-	s->interp = read_ptr(interp + off->interp_next);
+	s->interp = read_ptr(w, interp + off->interp_next);
 	s->tstate = head;
 	s->interps = 1;
 	s->found = 0;
-	bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, NULL, 0);
+	bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, w, 0);
 
 	fresh.tstate = s->found;
 	fresh.head = head;
@@ -179,33 +212,35 @@ static __always_inline __u64 find_tstate(struct sample_scratch *s, __u32 tid)
 	return s->found;
 }
 
-static __always_inline bool holds_gil(struct sample_scratch *s, __u64 tstate)
+static __always_inline bool holds_gil(struct walk_ctx *w, __u64 tstate)
 {
+	struct sample_scratch *s = w->s;
 	const struct py_offsets *off = &s->proc.off;
 	__u64 interp, gp;
 
 	if (off->flags & PY_F_GIL_INTERP) {
 		interp = ld64(s->tbuf, off->tstate_interp, PY_TSTATE_READ);
-		gp = read_ptr(interp + off->interp_gil);
-		if (!gp || bpf_probe_read_user(s->gbuf, sizeof(s->gbuf), (const void *)gp))
+		gp = read_ptr(w, interp + off->interp_gil);
+		if (!gp || rd(w, s->gbuf, sizeof(s->gbuf), gp))
 			return false;
 		return ld32(s->gbuf, off->gil_locked, sizeof(s->gbuf)) &&
 		       ld64(s->gbuf, off->gil_last_holder, sizeof(s->gbuf)) == tstate;
 	}
-	return s->proc.gil_holder && read_ptr(s->proc.gil_holder) == tstate;
+	return s->proc.gil_holder && read_ptr(w, s->proc.gil_holder) == tstate;
 }
 
 /* One frame of the walk. Returns 1 to stop. */
 static long walk_step(__u32 i, void *ctx)
 {
-	struct sample_scratch *s = this_scratch();
+	struct walk_ctx *w = ctx;
+	struct sample_scratch *s = w->s;
 	const struct py_offsets *off;
 	struct py_frame_rec *fr;
 	__u64 frame, code, ip, base;
-	__u32 n, rd, idx;
+	__u32 n, rdsz, idx;
 	__s32 lasti;
 
-	if (!s || !s->frame)
+	if (!s->frame)
 		return 1;
 	off = &s->proc.off;
 	frame = s->frame;
@@ -214,10 +249,10 @@ static long walk_step(__u32 i, void *ctx)
 		s->rec.hdr.status |= PY_S_TRUNCATED;
 		return 1;
 	}
-	rd = off->frame_read;
-	if (rd > PY_FRAME_READ)
-		rd = PY_FRAME_READ;
-	if (bpf_probe_read_user(s->fbuf, rd, (const void *)frame)) {
+	rdsz = off->frame_read;
+	if (rdsz > PY_FRAME_READ)
+		rdsz = PY_FRAME_READ;
+	if (rd(w, s->fbuf, rdsz, frame)) {
 		s->rec.hdr.status |= PY_S_READ_ERR;
 		count(PY_C_READ_FRAME);
 		return 1;
@@ -236,10 +271,11 @@ static long walk_step(__u32 i, void *ctx)
 
 	idx = n & (PY_MAX_FRAMES - 1);
 	fr = &s->rec.frames[idx];
-	rd = off->code_read;
-	if (rd > PY_CODE_READ)
-		rd = PY_CODE_READ;
-	if (!code || bpf_probe_read_user(s->cbuf, rd, (const void *)code)) {
+	s->faddr[idx] = frame;
+	rdsz = off->code_read;
+	if (rdsz > PY_CODE_READ)
+		rdsz = PY_CODE_READ;
+	if (!code || rd(w, s->cbuf, rdsz, code)) {
 		/* Kept as an unreadable frame: the stack is not silently shorter. */
 		count(PY_C_READ_CODE);
 		fr->code = 0;
@@ -274,65 +310,57 @@ static long walk_step(__u32 i, void *ctx)
 	return 0;
 }
 
-static __always_inline __u32 max16(__u32 a, __u32 b)
-{
-	return a > b ? a : b;
-}
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+/*
+ * Walks one thread of a known Python process into w->s->rec. Returns false
+ * when the thread has no Python state (counted).
+ */
+static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid,
+					__u64 pthread_id, bool active)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct task_struct *task;
-	struct sample_scratch *s;
-	const struct py_proc *proc;
-	const struct py_offsets *off;
-	__u64 tstate, frame, size;
+	struct sample_scratch *s = w->s;
+	const struct py_offsets *off = &s->proc.off;
+	__u64 tstate, frame;
 	__u32 n;
 
-	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!proc)
-		return 0;
-	count(PY_C_SAMPLES);
-	s = this_scratch();
-	if (!s)
-		return 0;
-	s->proc = *proc;
-	off = &s->proc.off;
-	task = bpf_get_current_task_btf();
-	s->pthread_id = BPF_CORE_READ(task, thread.fsbase);
+	s->pthread_id = pthread_id;
 	n = max16(max16(off->tstate_next, off->tstate_thread_id),
 		  max16(off->tstate_frame, off->tstate_interp)) + 8;
 	s->tstate_read = n > PY_TSTATE_READ ? PY_TSTATE_READ : n;
 
-	tstate = find_tstate(s, tid);
+	tstate = find_tstate(w, tid);
 	if (!tstate)
-		return 0;
+		return false;
 
 	s->rec.hdr.kind = PY_REC_STACK;
 	s->rec.hdr.pid = pid;
 	s->rec.hdr.tid = tid;
 	s->rec.hdr.cpu = bpf_get_smp_processor_id();
-	s->rec.hdr.status = PY_S_ACTIVE;
+	s->rec.hdr.status = active ? PY_S_ACTIVE : 0;
 	s->rec.hdr.ts = bpf_ktime_get_ns();
 	s->rec.hdr.tstate = tstate;
-	s->rec.hdr.pthread_id = s->pthread_id;
+	s->rec.hdr.pthread_id = pthread_id;
 	s->rec.hdr.nframes = 0;
-	if (holds_gil(s, tstate))
+	if (holds_gil(w, tstate))
 		s->rec.hdr.status |= PY_S_GIL;
 
 	frame = ld64(s->tbuf, off->tstate_frame, PY_TSTATE_READ);
 	if (off->flags & PY_F_CFRAME)
-		frame = read_ptr(frame + off->cframe_current_frame);
+		frame = read_ptr(w, frame + off->cframe_current_frame);
 	s->frame = frame;
-	bpf_loop(PY_MAX_WALK, walk_step, NULL, 0);
+	bpf_loop(PY_MAX_WALK, walk_step, w, 0);
 	if (s->frame && !(s->rec.hdr.status & PY_S_READ_ERR))
 		s->rec.hdr.status |= PY_S_TRUNCATED;
 	if (s->rec.hdr.status & PY_S_TRUNCATED)
 		count(PY_C_TRUNCATED);
+	return true;
+}
 
-	n = s->rec.hdr.nframes;
+static __always_inline void emit_stack(struct sample_scratch *s)
+{
+	__u32 n = s->rec.hdr.nframes;
+	__u64 size;
+
 	if (n > PY_MAX_FRAMES)
 		n = PY_MAX_FRAMES;
 	size = sizeof(struct py_stack_hdr) + (__u64)n * sizeof(struct py_frame_rec);
@@ -340,6 +368,90 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		count(PY_C_RB_FULL);
 	else
 		count(PY_C_EMITTED);
+}
+
+/* For dump --locals: the frame addresses of the stack just emitted. */
+static __always_inline void emit_frame_addrs(struct sample_scratch *s)
+{
+	__u32 n = s->rec.hdr.nframes;
+	__u64 size;
+
+	if (n > PY_MAX_FRAMES)
+		n = PY_MAX_FRAMES;
+	s->addrs.kind = PY_REC_FRAME_ADDRS;
+	s->addrs.tid = s->rec.hdr.tid;
+	s->addrs.nframes = n;
+	s->addrs.pad = 0;
+	size = sizeof(struct py_addrs_hdr) + (__u64)n * sizeof(__u64);
+	if (bpf_ringbuf_output(&events, &s->addrs, size, 0))
+		count(PY_C_RB_FULL);
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid, cpu;
+	struct walk_ctx w = {};
+	const struct py_proc *proc;
+	struct task_struct *task;
+
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
+		return 0;
+	count(PY_C_SAMPLES);
+	cpu = bpf_get_smp_processor_id();
+	w.s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!w.s)
+		return 0;
+	w.s->proc = *proc;
+	task = bpf_get_current_task_btf();
+	if (walk_thread(&w, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
+		emit_stack(w.s);
+	return 0;
+}
+
+/*
+ * Threads that are not on a CPU, which perf events never see: walked by a
+ * sleepable task iterator that userspace runs for --idle ticks and for
+ * dump. Nothing is stopped; their memory is read with
+ * bpf_copy_from_user_task.
+ */
+SEC("iter.s/task")
+int walk_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct walk_ctx w = {};
+	const struct py_proc *proc;
+	const struct iter_config *cfg;
+	__u32 pid, tid, zero = 0;
+	bool active;
+
+	if (!task)
+		return 0;
+	pid = task->tgid;
+	tid = task->pid;
+	cfg = bpf_map_lookup_elem(&iter_cfg, &zero);
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!cfg || !proc || (cfg->pid && cfg->pid != pid))
+		return 0;
+	if (task->flags & PF_KTHREAD_BIT)
+		return 0;
+	/* A thread on a CPU is the perf event's to sample; a runnable one waiting
+	 * for a CPU is still active. */
+	if (cfg->idle_only && task->on_cpu)
+		return 0;
+	active = task->on_cpu || task->__state == TASK_RUNNING_STATE;
+	w.s = bpf_map_lookup_elem(&iscratch, &zero);
+	if (!w.s)
+		return 0;
+	w.s->proc = *proc;
+	w.task = task;
+	if (!walk_thread(&w, pid, tid, task->thread.fsbase, active))
+		return 0;
+	emit_stack(w.s);
+	if (cfg->frame_addrs)
+		emit_frame_addrs(w.s);
 	return 0;
 }
 

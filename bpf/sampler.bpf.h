@@ -24,6 +24,14 @@ struct sample_scratch {
 	__u8 cbuf[CODE_BUF];
 	__u8 gbuf[32];		/* struct _gil_runtime_state prefix */
 	struct py_stack_rec rec;
+	/* Frame addresses, parallel to rec.frames, right after a header: emitted
+	 * as one record when asked (dump --locals). */
+	struct py_addrs_hdr addrs;
+	__u64 faddr[PY_MAX_FRAMES];
 };
+
+/* Task states and flags the iterator checks (stable kernel ABI values). */
+#define TASK_RUNNING_STATE 0
+#define PF_KTHREAD_BIT 0x00200000
 
 #endif

@@ -9,12 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
+#include "dump.h"
 #include "record.h"
 
 #define MAX_RATE 10000
 
 static const char usage_text[] =
 	"usage: pyspy-bpf [record] [options]\n"
+	"       pyspy-bpf dump --pid PID [options]\n"
 	"\n"
 	"Samples Python call stacks from the kernel with BPF, without stopping or\n"
 	"attaching to the target. Without -p, every Python process on the host is\n"
@@ -39,6 +41,15 @@ static const char usage_text[] =
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n"
 	"\n"
+	"\n"
+	"dump: print every Python thread of a process, running or sleeping,\n"
+	"without stopping it:\n"
+	"  -p, --pid PID           the process\n"
+	"  -s, --subprocesses      also its descendants\n"
+	"  -j, --json              a JSON list of stack traces\n"
+	"  -l, --locals            arguments and locals of each frame (-ll: more)\n"
+	"      --full-filenames    do not shorten file names\n"
+	"\n"
 	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.\n";
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF };
@@ -56,6 +67,19 @@ static const struct option long_opts[] = {
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+static const struct option dump_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "subprocesses", no_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "locals", no_argument, NULL, 'l' },
+	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -131,6 +155,83 @@ static const char *join_args(int argc, char **argv, char *buf, size_t len)
 	return buf;
 }
 
+static int need_privileges(void)
+{
+	if (privileged())
+		return 0;
+	fprintf(stderr, "pyspy-bpf: profiling needs root, or CAP_BPF, CAP_PERFMON and "
+			"CAP_SYS_PTRACE: run it with sudo\n");
+	return EXIT_FAILURE_;
+}
+
+static int check_btf(const char *path)
+{
+	if (path && access(path, R_OK)) {
+		fprintf(stderr, "pyspy-bpf: cannot read BTF file '%s': %s\n", path,
+			strerror(errno));
+		return EXIT_KERNEL;
+	}
+	return 0;
+}
+
+static int main_dump(int argc, char **argv)
+{
+	struct dump_opts o = { 0 };
+	unsigned long v;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, ":p:sjlvhV", dump_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_ulong(optarg, 1, INT_MAX, &v))
+				return usage_error("invalid pid '%s'", optarg);
+			o.pid = v;
+			break;
+		case 's':
+			o.subprocesses = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'l':
+			o.locals++;
+			break;
+		case OPT_FULL_FILENAMES:
+			o.full_filenames = true;
+			break;
+		case OPT_BTF:
+			o.btf_path = optarg;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("pyspy-bpf %s\n", PYSPY_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o.pid)
+		return usage_error("dump needs a process: --pid PID%s", "");
+	if ((err = check_btf(o.btf_path)) || (err = need_privileges()))
+		return err;
+	return cmd_dump(&o);
+}
+
+/* A unique prefix of a subcommand ("r", "rec", "d", ...). */
+static bool is_command(const char *arg, const char *cmd)
+{
+	return arg[0] && !strncmp(arg, cmd, strlen(arg));
+}
+
 int main(int argc, char **argv)
 {
 	static char command[4096];
@@ -143,9 +244,11 @@ int main(int argc, char **argv)
 	unsigned long v;
 	int c;
 
-	/* No subcommand means record; unique prefixes of "record" work. */
+	/* No subcommand means record; unique prefixes of commands work. */
 	if (argc > 1 && argv[1][0] != '-') {
-		if (strncmp(argv[1], "record", strlen(argv[1])))
+		if (is_command(argv[1], "dump"))
+			return main_dump(argc - 1, argv + 1);
+		if (!is_command(argv[1], "record"))
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
 		argc--;
@@ -225,15 +328,7 @@ int main(int argc, char **argv)
 		return usage_error("--function and --nolineno %s", "cannot be combined");
 	o.out.process_roots = o.npids == 0 || o.subprocesses;
 	o.out.command = join_args(o.argc, o.argv, command, sizeof(command));
-	if (o.btf_path && access(o.btf_path, R_OK)) {
-		fprintf(stderr, "pyspy-bpf: cannot read BTF file '%s': %s\n", o.btf_path,
-			strerror(errno));
-		return EXIT_KERNEL;
-	}
-	if (!privileged()) {
-		fprintf(stderr, "pyspy-bpf: profiling needs root, or CAP_BPF, CAP_PERFMON and "
-				"CAP_SYS_PTRACE: run it with sudo\n");
-		return EXIT_FAILURE_;
-	}
+	if ((c = check_btf(o.btf_path)) || (c = need_privileges()))
+		return c;
 	return cmd_record(&o);
 }

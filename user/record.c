@@ -14,6 +14,7 @@
 #include "pyproc.h"
 #include "record.h"
 #include "sampler.h"
+#include "stack.h"
 
 /* How long the collector sleeps between ring-buffer drains. */
 #define POLL_NS (50 * 1000000ULL)
@@ -43,8 +44,7 @@ struct collector {
 	uint64_t written;
 	uint64_t procs_seen;
 	uint64_t drops[D__MAX];
-	uint64_t unknown_frames;	/* frames symbolized as <unknown> */
-	uint64_t stale_frames;		/* code address reused before symbolization */
+	struct symbolize_stats sym;
 	uint64_t unsupported;		/* processes refused */
 	bool targets_gone;
 };
@@ -176,18 +176,13 @@ static bool is_followed(struct collector *c, pid_t pid)
 	return false;
 }
 
-static const struct frame *marker(struct collector *c, const char *name)
-{
-	return agg__frame(c->agg, name, "", "", 0, FRAME_MARKER);
-}
-
 static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		     const struct py_frame_rec *frs)
 {
 	static const struct frame *frames[PY_MAX_FRAMES + 2];
 	struct py_process *p = hashmap__get(c->procs, h->pid);
 	struct stack_trace st = { 0 };
-	unsigned int n = 0;
+	unsigned int n;
 
 	if (!p) {
 		c->drops[D_UNKNOWN_PROC]++;
@@ -197,32 +192,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		c->drops[D_GIL_FILTERED]++;
 		return;
 	}
-	for (unsigned int i = 0; i < h->nframes; i++) {
-		const struct frame *f = NULL;
-		struct code_info ci;
-		int err = frs[i].code ? symcache__lookup(p->syms, &frs[i], &ci) : -EFAULT;
-
-		if (!err) {
-			int line = c->o->function ? ci.firstlineno
-						  : symcache__line(p->syms, &ci, frs[i].lasti);
-
-			f = agg__frame(c->agg, ci.name, ci.filename, ci.short_filename, line,
-				       FRAME_PYTHON);
-		} else {
-			if (err == -ESTALE)
-				c->stale_frames++;
-			c->unknown_frames++;
-			f = marker(c, "<unknown>");
-		}
-		if (f)
-			frames[n++] = f;
-	}
-	if (h->status & PY_S_READ_ERR)
-		frames[n++] = marker(c, "<unreadable frame>");
-	if (h->status & PY_S_TRUNCATED)
-		frames[n++] = marker(c, "<truncated>");
-	while (n && !frames[n - 1])
-		n--;
+	n = stack__symbolize(c->agg, p, h, frs, c->o->function, frames, &c->sym);
 
 	st.pid = h->pid;
 	st.thread_id = h->pthread_id;
@@ -352,7 +322,7 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		" processes, %zu distinct stacks; not in output: %s; truncated stacks: %" PRIu64
 		", unknown frames: %" PRIu64 "\n",
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
-		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->unknown_frames);
+		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames);
 }
 
 int cmd_record(struct record_opts *o)

@@ -18,6 +18,8 @@ struct sampler {
 	struct bpf_link **links;
 	int *pfds;
 	int ncpus;
+	struct bpf_link *iter_link;	/* for iter_pid; 0: unfiltered */
+	pid_t iter_pid;
 	sampler_record_fn fn;
 	void *ctx;
 };
@@ -112,6 +114,8 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		goto fail;
 	}
 	s->skel->rodata->follow_forks = o->follow_forks;
+	/* Attached on demand by sampler__iterate, with a pid filter. */
+	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
 	if (o->ringbuf_bytes)
 		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
@@ -126,7 +130,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		pr_err("cannot attach the process tracepoints: %s", strerror(-err));
 		goto fail;
 	}
-	for (cpu = 0; cpu < s->ncpus; cpu++) {
+	for (cpu = 0; o->rate && cpu < s->ncpus; cpu++) {
 		err = open_perf(s, cpu, o->rate);
 		if (err) {
 			pr_err("cannot open a cpu-clock perf event on cpu %d: %s", cpu,
@@ -152,6 +156,7 @@ void sampler__free(struct sampler *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	bpf_link__destroy(s->iter_link);
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++)
 		bpf_link__destroy(s->links[cpu]);
 	for (int cpu = 0; s->pfds && cpu < s->ncpus; cpu++)
@@ -177,6 +182,51 @@ void sampler__del_proc(struct sampler *s, pid_t pid)
 	__u32 key = pid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+}
+
+int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_addrs)
+{
+	struct iter_config cfg = {
+		.pid = pid,
+		.idle_only = idle_only,
+		.frame_addrs = frame_addrs,
+	};
+	__u32 zero = 0;
+	char buf[64];
+	int fd, err = 0;
+	ssize_t n;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.iter_cfg), &zero, &cfg, BPF_ANY))
+		return -errno;
+	if (!s->iter_link || s->iter_pid != pid) {
+		union bpf_iter_link_info info = {};
+		LIBBPF_OPTS(bpf_iter_attach_opts, io);
+
+		bpf_link__destroy(s->iter_link);
+		/* A pid filter makes the kernel visit only that process's threads. */
+		if (pid) {
+			info.task.pid = pid;
+			io.link_info = &info;
+			io.link_info_len = sizeof(info);
+		}
+		s->iter_link = bpf_program__attach_iter(s->skel->progs.walk_tasks, &io);
+		if (!s->iter_link) {
+			err = -errno;
+			s->iter_link = NULL;
+			return err;
+		}
+		s->iter_pid = pid;
+	}
+	fd = bpf_iter_create(bpf_link__fd(s->iter_link));
+	if (fd < 0)
+		return -errno;
+	/* The program writes nothing to the seq file: reading runs it. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 int sampler__drain(struct sampler *s)

@@ -12,7 +12,7 @@
 struct sampler;
 
 struct sampler_opts {
-	unsigned int rate;		/* Hz per CPU */
+	unsigned int rate;		/* Hz per CPU; 0: no perf events (dump) */
 	bool follow_forks;		/* forked children inherit their parent's entry */
 	size_t ringbuf_bytes;		/* 0: default */
 	const char *btf_path;		/* NULL: the kernel's own */
@@ -28,6 +28,13 @@ int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p);
 void sampler__del_proc(struct sampler *s, pid_t pid);
 /* Drains what the ring buffer holds; returns records handled or negative errno. */
 int sampler__drain(struct sampler *s);
+/*
+ * Walks the threads of known processes that are not on a CPU (idle_only) or
+ * all of them, through the task iterator; the records arrive through the
+ * ring buffer like samples. pid 0: every known process. With frame_addrs,
+ * each stack record is followed by a PY_REC_FRAME_ADDRS record.
+ */
+int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_addrs);
 /* Sums of the per-CPU counters. */
 int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX]);
 

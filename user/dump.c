@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * dump: every Python thread of a process, running or sleeping, read by the
+ * BPF task iterator with the sampler's own walker. Nothing is stopped.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "aggregate.h"
+#include "dump.h"
+#include "json.h"
+#include "log.h"
+#include "pyproc.h"
+#include "record.h"
+#include "sampler.h"
+#include "stack.h"
+
+/* Threads reported per process, at most. */
+#define DUMP_MAX_THREADS 4096
+/* Descendants followed with -s, at most. */
+#define DUMP_MAX_PROCS 256
+
+struct thread_rec {
+	void *stack;		/* copy of the stack record */
+	size_t size;
+	uint64_t *addrs;	/* frame addresses, or NULL */
+	uint32_t naddrs;
+};
+
+struct collect {
+	struct thread_rec *threads;
+	size_t n;
+	uint64_t malformed;
+};
+
+static int on_record(void *ctx, const void *data, size_t size)
+{
+	struct collect *c = ctx;
+	const struct py_stack_hdr *h;
+	const struct py_frame_rec *frs;
+	const struct py_addrs_hdr *a = data;
+
+	if (size >= sizeof(*a) && a->kind == PY_REC_FRAME_ADDRS) {
+		struct thread_rec *t = c->n ? &c->threads[c->n - 1] : NULL;
+
+		if (!t || t->addrs || ((const struct py_stack_hdr *)t->stack)->tid != a->tid ||
+		    a->nframes > PY_MAX_FRAMES || size < sizeof(*a) + a->nframes * 8ULL) {
+			c->malformed++;
+			return 0;
+		}
+		t->addrs = malloc(a->nframes * 8ULL + 1);
+		if (t->addrs) {
+			memcpy(t->addrs, a + 1, a->nframes * 8ULL);
+			t->naddrs = a->nframes;
+		}
+		return 0;
+	}
+	if (record__decode_stack(data, size, &h, &frs)) {
+		c->malformed++;
+		return 0;
+	}
+	if (c->n == DUMP_MAX_THREADS)
+		return 0;
+	c->threads[c->n].stack = malloc(size);
+	if (!c->threads[c->n].stack)
+		return 0;
+	memcpy(c->threads[c->n].stack, data, size);
+	c->threads[c->n].size = size;
+	c->n++;
+	return 0;
+}
+
+static int cmp_tid(const void *x, const void *y)
+{
+	const struct py_stack_hdr *a = ((const struct thread_rec *)x)->stack;
+	const struct py_stack_hdr *b = ((const struct thread_rec *)y)->stack;
+
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+static const char *status_text(const struct stack_trace *st)
+{
+	if (!st->active)
+		return "idle";
+	return st->owns_gil ? "active+gil" : "active";
+}
+
+static void print_text(const struct py_process *p, const struct stack_trace *sts, size_t n,
+		       const struct dump_opts *o)
+{
+	char exe[4096], link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = 0;
+	printf("Process %d: %s\n", p->pid, p->cmdline);
+	printf("Python v%u.%u.%u (%s)\n", p->major, p->minor, p->micro, exe);
+	for (size_t i = 0; i < n; i++) {
+		const struct stack_trace *st = &sts[i];
+
+		printf("\nThread %d (%s): \"%s\"\n", st->os_thread_id, status_text(st),
+		       st->thread_name);
+		for (unsigned int j = 0; j < st->nframes; j++) {
+			const struct frame *f = st->frames[j];
+			const char *file = o->full_filenames ? f->filename : f->short_filename;
+
+			if (f->kind == FRAME_MARKER)
+				printf("    %s\n", f->name);
+			else
+				printf("    %s (%s:%d)\n", f->name, file, f->line);
+		}
+	}
+	printf("\n");
+}
+
+static void print_json_frames(const struct stack_trace *st)
+{
+	printf("[");
+	for (unsigned int j = 0; j < st->nframes; j++) {
+		const struct frame *f = st->frames[j];
+
+		printf("%s{\"name\": ", j ? ", " : "");
+		json__str(stdout, f->name);
+		printf(", \"filename\": ");
+		json__str(stdout, f->filename);
+		printf(", \"short_filename\": ");
+		json__str(stdout, f->short_filename);
+		printf(", \"line\": %d, \"locals\": null}", f->line);
+	}
+	printf("]");
+}
+
+static void print_json(const struct stack_trace *sts, size_t n, bool *first)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct stack_trace *st = &sts[i];
+
+		printf("%s\n  {\"pid\": %d, \"thread_id\": %" PRIu64 ", \"thread_name\": ",
+		       *first ? "" : ",", st->pid, st->thread_id);
+		json__str(stdout, st->thread_name);
+		printf(", \"os_thread_id\": %d, \"active\": %s, \"owns_gil\": %s, \"frames\": ",
+		       st->os_thread_id, st->active ? "true" : "false",
+		       st->owns_gil ? "true" : "false");
+		print_json_frames(st);
+		printf("}");
+		*first = false;
+	}
+}
+
+/* Walks one process's threads and prints them; 0 or negative errno. */
+static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
+		    struct collect *c, bool *first)
+{
+	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	struct symbolize_stats sym = { 0 };
+	struct stack_trace *sts = NULL;
+	struct agg *a = agg__new();
+	size_t i, n = 0;
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	err = sampler__add_proc(s, p->pid, &p->bpf);
+	if (!err)
+		err = sampler__iterate(s, p->pid, false, o->locals > 0);
+	if (!err)
+		err = sampler__drain(s) < 0 ? -EIO : 0;
+	sampler__del_proc(s, p->pid);
+	if (err)
+		goto cleanup;
+	qsort(c->threads, c->n, sizeof(c->threads[0]), cmp_tid);
+	sts = calloc(c->n + 1, sizeof(*sts));
+	if (!sts) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < c->n; i++) {
+		const struct py_stack_hdr *h;
+		const struct py_frame_rec *frs;
+		const struct frame **fr;
+		unsigned int nf;
+
+		if (record__decode_stack(c->threads[i].stack, c->threads[i].size, &h, &frs))
+			continue;
+		nf = stack__symbolize(a, p, h, frs, false, frames, &sym);
+		fr = malloc((nf + 1) * sizeof(*fr));
+		if (!fr) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		memcpy(fr, frames, nf * sizeof(*fr));
+		sts[n].pid = p->pid;
+		sts[n].thread_id = h->pthread_id;
+		sts[n].os_thread_id = h->tid;
+		sts[n].thread_name = py_process__thread_name(p, h->tid);
+		sts[n].active = h->status & PY_S_ACTIVE;
+		sts[n].owns_gil = h->status & PY_S_GIL;
+		sts[n].frames = fr;
+		sts[n].nframes = nf;
+		sts[n].cmdline = p->cmdline;
+		n++;
+	}
+	if (o->json)
+		print_json(sts, n, first);
+	else
+		print_text(p, sts, n, o);
+cleanup:
+	for (i = 0; sts && i < n; i++)
+		free((void *)sts[i].frames);
+	free(sts);
+	for (i = 0; i < c->n; i++) {
+		free(c->threads[i].stack);
+		free(c->threads[i].addrs);
+	}
+	c->n = 0;
+	agg__free(a);
+	return err;
+}
+
+/* The process and, with -s, its descendants (from /proc/PID/stat ppids). */
+static size_t family(pid_t root, bool descendants, pid_t *out, size_t max)
+{
+	size_t n = 0, done = 0;
+	DIR *d;
+	struct dirent *de;
+
+	out[n++] = root;
+	if (!descendants)
+		return n;
+	while (done < n) {
+		pid_t parent = out[done++];
+
+		d = opendir("/proc");
+		if (!d)
+			break;
+		while ((de = readdir(d)) && n < max) {
+			char path[64], buf[512], *p;
+			long pid = strtol(de->d_name, &p, 10);
+			int ppid = 0;
+			FILE *f;
+
+			if (*p || pid <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+				sscanf(p, ") %*c %d", &ppid);
+			fclose(f);
+			if (ppid == parent)
+				out[n++] = pid;
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+int cmd_dump(const struct dump_opts *o)
+{
+	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path };
+	struct collect c = { 0 };
+	struct sampler *s = NULL;
+	struct py_process *root = NULL;
+	pid_t pids[DUMP_MAX_PROCS];
+	size_t npids, i;
+	bool first = true;
+	char why[256];
+	int err, status = EXIT_FAILURE_;
+
+	err = py_process__open(o->pid, &root, why, sizeof(why));
+	if (err == -ESRCH || (err == -ENOENT && kill(o->pid, 0) && errno == ESRCH)) {
+		pr_err("no process with pid %d", o->pid);
+		return EXIT_NO_PROCESS;
+	}
+	if (err == -EPROTONOSUPPORT) {
+		pr_err("cannot dump pid %d: %s", o->pid, why);
+		return EXIT_NOT_PYTHON;
+	}
+	if (err && !o->subprocesses) {
+		pr_err("pid %d does not run a CPython interpreter", o->pid);
+		return EXIT_NOT_PYTHON;
+	}
+	c.threads = calloc(DUMP_MAX_THREADS, sizeof(*c.threads));
+	if (!c.threads) {
+		pr_err("out of memory");
+		goto cleanup;
+	}
+	err = sampler__open(&s, &so, on_record, &c);
+	if (err) {
+		status = EXIT_KERNEL;
+		goto cleanup;
+	}
+	if (o->json)
+		printf("[");
+	npids = family(o->pid, o->subprocesses, pids, DUMP_MAX_PROCS);
+	for (i = 0; i < npids; i++) {
+		struct py_process *p = NULL;
+
+		if (pids[i] == o->pid && root) {
+			p = root;
+			root = NULL;
+		} else if (py_process__open(pids[i], &p, why, sizeof(why))) {
+			continue;
+		}
+		err = dump_one(s, p, o, &c, &first);
+		py_process__free(p);
+		if (err) {
+			pr_err("cannot dump pid %d: %s", pids[i], strerror(-err));
+			goto cleanup;
+		}
+	}
+	if (o->json)
+		printf("\n]\n");
+	fflush(stdout);
+	status = EXIT_OK;
+cleanup:
+	sampler__free(s);
+	py_process__free(root);
+	free(c.threads);
+	return status;
+}

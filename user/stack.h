@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* One ring-buffer stack record -> interned frames, shared by record, dump and top. */
+#ifndef PYSPY_STACK_H
+#define PYSPY_STACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "aggregate.h"
+#include "pyproc.h"
+#include "pyspy.h"
+
+struct symbolize_stats {
+	uint64_t unknown_frames;	/* frames shown as <unknown> */
+	uint64_t stale_frames;		/* of which: code address reused before lookup */
+};
+
+/*
+ * Fills out[] (room for PY_MAX_FRAMES + 2) with the record's frames,
+ * innermost first, plus <unreadable frame> / <truncated> markers at the root
+ * end; with function_lines, a frame's line is its function's first line.
+ * Returns the number of frames.
+ */
+unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct py_stack_hdr *h,
+			      const struct py_frame_rec *frs, bool function_lines,
+			      const struct frame **out, struct symbolize_stats *st);
+
+#endif
