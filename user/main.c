@@ -16,6 +16,7 @@
 
 static const char usage_text[] =
 	"usage: pyspy-bpf [record] [options]\n"
+	"       pyspy-bpf top [--pid PID] [options]\n"
 	"       pyspy-bpf dump --pid PID [options]\n"
 	"\n"
 	"Samples Python call stacks from the kernel with BPF, without stopping or\n"
@@ -32,6 +33,7 @@ static const char usage_text[] =
 	"  -s, --subprocesses      also profile processes the targets start\n"
 	"  -t, --threads           a root frame per thread\n"
 	"  -g, --gil               only samples of the thread holding the GIL\n"
+	"  -i, --idle              also sample threads that are not on a CPU\n"
 	"  -F, --function          aggregate by function, not by line\n"
 	"      --nolineno          no line numbers\n"
 	"      --full-filenames    do not shorten file names\n"
@@ -41,6 +43,16 @@ static const char usage_text[] =
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n"
 	"\n"
+	"\n"
+	"top: a live table of where the samples land, every Python process\n"
+	"without -p (keys: 1-4 sort, L lines/functions, R reset, q quit):\n"
+	"  -p, --pid PID           the process (repeatable)\n"
+	"  -r, --rate HZ           samples per second per CPU (default 100)\n"
+	"      --delay SECONDS     refresh interval (default 1)\n"
+	"  -s, --subprocesses      also processes the targets start\n"
+	"  -g, --gil               only samples of the thread holding the GIL\n"
+	"  -i, --idle              also threads that are not on a CPU\n"
+	"      --full-filenames    do not shorten file names\n"
 	"\n"
 	"dump: print every Python thread of a process, running or sleeping,\n"
 	"without stopping it:\n"
@@ -52,7 +64,7 @@ static const char usage_text[] =
 	"\n"
 	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.\n";
 
-enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF };
+enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -63,10 +75,26 @@ static const struct option long_opts[] = {
 	{ "subprocesses", no_argument, NULL, 's' },
 	{ "threads", no_argument, NULL, 't' },
 	{ "gil", no_argument, NULL, 'g' },
+	{ "idle", no_argument, NULL, 'i' },
 	{ "function", no_argument, NULL, 'F' },
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+static const struct option top_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "subprocesses", no_argument, NULL, 's' },
+	{ "gil", no_argument, NULL, 'g' },
+	{ "idle", no_argument, NULL, 'i' },
+	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -226,6 +254,67 @@ static int main_dump(int argc, char **argv)
 	return cmd_dump(&o);
 }
 
+static int main_top(int argc, char **argv)
+{
+	struct record_opts o = { .rate = 100, .top = true, .delay = 1.0, .argc = argc, .argv = argv };
+	unsigned long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":p:r:sgivhV", top_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_ulong(optarg, 1, INT_MAX, &v))
+				return usage_error("invalid pid '%s'", optarg);
+			if (o.npids == MAX_PIDS)
+				return usage_error("too many pids (at most %s)", "64");
+			o.pids[o.npids++] = v;
+			break;
+		case 'r':
+			if (parse_ulong(optarg, 1, MAX_RATE, &v))
+				return usage_error("invalid rate '%s': 1 to 10000 samples per second", optarg);
+			o.rate = v;
+			break;
+		case OPT_DELAY:
+			if (parse_seconds(optarg, &o.delay) || o.delay < 0.05 || o.delay > 3600)
+				return usage_error("invalid delay '%s': 0.05 to 3600 seconds", optarg);
+			break;
+		case 's':
+			o.subprocesses = true;
+			break;
+		case 'g':
+			o.gil_only = true;
+			break;
+		case 'i':
+			o.idle = true;
+			break;
+		case OPT_FULL_FILENAMES:
+			o.out.full_filenames = true;
+			break;
+		case OPT_BTF:
+			o.btf_path = optarg;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("pyspy-bpf %s\n", PYSPY_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if ((c = check_btf(o.btf_path)) || (c = need_privileges()))
+		return c;
+	return cmd_record(&o);
+}
+
 /* A unique prefix of a subcommand ("r", "rec", "d", ...). */
 static bool is_command(const char *arg, const char *cmd)
 {
@@ -248,13 +337,15 @@ int main(int argc, char **argv)
 	if (argc > 1 && argv[1][0] != '-') {
 		if (is_command(argv[1], "dump"))
 			return main_dump(argc - 1, argv + 1);
+		if (is_command(argv[1], "top"))
+			return main_top(argc - 1, argv + 1);
 		if (!is_command(argv[1], "record"))
 			return usage_error("unknown command '%s'", argv[1]);
 		argv++;
 		argc--;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:d:r:f:o:stgFvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:d:r:f:o:stgiFvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_ulong(optarg, 1, INT_MAX, &v))
@@ -289,6 +380,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			o.gil_only = true;
+			break;
+		case 'i':
+			o.idle = true;
 			break;
 		case 'F':
 			o.function = true;

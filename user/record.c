@@ -15,6 +15,7 @@
 #include "record.h"
 #include "sampler.h"
 #include "stack.h"
+#include "top.h"
 
 /* How long the collector sleeps between ring-buffer drains. */
 #define POLL_NS (50 * 1000000ULL)
@@ -45,6 +46,7 @@ struct collector {
 	uint64_t procs_seen;
 	uint64_t drops[D__MAX];
 	struct symbolize_stats sym;
+	struct top *top;		/* top: the live table instead of a file */
 	uint64_t unsupported;		/* processes refused */
 	bool targets_gone;
 };
@@ -190,6 +192,11 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 	}
 	if (c->o->gil_only && !(h->status & PY_S_GIL)) {
 		c->drops[D_GIL_FILTERED]++;
+		return;
+	}
+	if (c->top) {
+		top__add(c->top, c->agg, p, h, frs);
+		c->written++;
 		return;
 	}
 	n = stack__symbolize(c->agg, p, h, frs, c->o->function, frames, &c->sym);
@@ -338,7 +345,8 @@ int cmd_record(struct record_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	char defpath[256];
 	const char *path = o->output;
-	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0, start_ns;
+	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0, start_ns, next_drain, next_tick;
+	uint64_t period_ns = 1000000000ULL / o->rate;
 	struct timespec wall;
 	int status = EXIT_FAILURE_, err, i;
 
@@ -355,7 +363,7 @@ int cmd_record(struct record_opts *o)
 		path = defpath;
 	}
 	/* Refuse a bad output path before sampling starts. */
-	err = outfile__open(path, &out);
+	err = o->top ? 0 : outfile__open(path, &out);
 	if (err) {
 		pr_err("cannot create '%s': %s", path, strerror(-err));
 		status = EXIT_OUTPUT;
@@ -410,31 +418,66 @@ int cmd_record(struct record_opts *o)
 	o->out.rate = o->rate;
 	if (o->duration > 0)
 		end_ns = start_ns + (uint64_t)(o->duration * 1e9);
-	fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
-		host_wide(&c) ? "every Python process" : "the process", o->rate,
-		o->duration > 0 ? "" : "; press Control-C to stop");
+	if (o->top) {
+		c.top = top__new(o->rate, o->delay, o->out.full_filenames);
+		if (!c.top) {
+			pr_err("out of memory");
+			goto cleanup;
+		}
+	} else {
+		fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
+			host_wide(&c) ? "every Python process" : "the process", o->rate,
+			o->duration > 0 ? "" : "; press Control-C to stop");
+	}
 
+	next_drain = next_tick = start_ns;
 	while (!stop_requested) {
-		uint64_t now = now_ns(), wait = POLL_NS;
+		uint64_t now = now_ns(), wake;
 		struct timespec ts;
 
 		if (end_ns && now >= end_ns)
 			break;
-		sampler__drain(c.sampler);
-		run_pending(&c);
-		if (!host_wide(&c) && !any_target_alive(&c)) {
-			c.targets_gone = true;
-			break;
+		/* --idle: threads off the CPUs, once per sampling period. */
+		if (o->idle && now >= next_tick) {
+			sampler__iterate(c.sampler, o->npids == 1 ? o->pids[0] : 0, true, false);
+			next_tick += period_ns;
+			if (next_tick <= now)
+				next_tick = now + period_ns;
 		}
-		if (end_ns && end_ns - now < wait)
-			wait = end_ns - now;
-		ts.tv_sec = wait / 1000000000ULL;
-		ts.tv_nsec = wait % 1000000000ULL;
-		nanosleep(&ts, NULL);
+		if (now >= next_drain) {
+			sampler__drain(c.sampler);
+			run_pending(&c);
+			if (!host_wide(&c) && !any_target_alive(&c)) {
+				c.targets_gone = true;
+				break;
+			}
+			next_drain = now + POLL_NS;
+		}
+		if (c.top && top__tick(c.top, now, hashmap__size(c.procs)))
+			break;
+		wake = next_drain;
+		if (o->idle && next_tick < wake)
+			wake = next_tick;
+		if (end_ns && end_ns < wake)
+			wake = end_ns;
+		now = now_ns();
+		if (wake > now) {
+			ts.tv_sec = (wake - now) / 1000000000ULL;
+			ts.tv_nsec = (wake - now) % 1000000000ULL;
+			nanosleep(&ts, NULL);
+		}
 	}
 	sampler__drain(c.sampler);
 	sampler__counters(c.sampler, counters);
 	o->out.duration_s = (now_ns() - start_ns) / 1e9;
+	if (c.top) {
+		top__free(c.top);
+		c.top = NULL;
+		if (c.targets_gone)
+			fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
+		status = EXIT_OK;
+		goto cleanup;
+	}
 	if (c.targets_gone)
 		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
 
@@ -450,6 +493,7 @@ int cmd_record(struct record_opts *o)
 	summary(&c, path, counters);
 	status = EXIT_OK;
 cleanup:
+	top__free(c.top);
 	outfile__abort(out);
 	sampler__free(c.sampler);
 	if (c.procs) {

@@ -29,6 +29,9 @@ struct record_opts {
 	const char *output;	/* NULL: a default name in the current folder */
 	struct output_opts out;
 	bool gil_only;
+	bool idle;		/* also threads that are off the CPUs (wall-clock) */
+	bool top;		/* the top command: a live table, no file */
+	double delay;		/* top: seconds between redraws */
 	bool function;		/* a frame's line is its function's first line */
 	size_t ringbuf_bytes;
 	const char *btf_path;

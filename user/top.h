@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* top: a live table of the functions where the samples land. */
+#ifndef PYSPY_TOP_H
+#define PYSPY_TOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "aggregate.h"
+#include "pyproc.h"
+#include "pyspy.h"
+
+struct top;
+
+/* Takes over the terminal (when stdout is one) until top__free. */
+struct top *top__new(unsigned int rate, double delay_s, bool full_filenames);
+void top__free(struct top *t);
+/* Counts one sample; frames come from stack__symbolize in both line and
+ * function aggregation. */
+void top__add(struct top *t, struct agg *a, struct py_process *p, const struct py_stack_hdr *h,
+	      const struct py_frame_rec *frs);
+/* Handles keys and redraws when due; returns true when the user quit. */
+bool top__tick(struct top *t, uint64_t now_ns, unsigned int nprocs);
+
+#endif
