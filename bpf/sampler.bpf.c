@@ -16,6 +16,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before load. */
 const volatile bool follow_forks = false;
+/* -s: every fork and exit is reported, so descendants of processes that are
+ * not Python (a shell, a launcher) can be followed too. */
+const volatile bool report_all_forks = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -488,12 +491,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (child->pid != child->tgid)	/* a new thread, not a process */
 		return 0;
 	p = bpf_map_lookup_elem(&procs, &ppid);
-	if (!p)
-		return 0;
 	/* A forked interpreter has the parent's layout at the same addresses. */
-	if (follow_forks)
+	if (p && follow_forks)
 		bpf_map_update_elem(&procs, &pid, p, BPF_NOEXIST);
-	proc_event(PY_REC_FORK, pid, ppid);
+	if (p || report_all_forks)
+		proc_event(PY_REC_FORK, pid, ppid);
 	return 0;
 }
 
@@ -505,7 +507,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	bpf_map_delete_elem(&threads, &tid);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;	/* other threads of the process live on */
-	if (!bpf_map_lookup_elem(&procs, &pid))
+	if (!bpf_map_lookup_elem(&procs, &pid) && !report_all_forks)
 		return 0;
 	bpf_map_delete_elem(&procs, &pid);
 	proc_event(PY_REC_EXIT, pid, 0);

@@ -15,19 +15,22 @@
 #define MAX_RATE 10000
 
 static const char usage_text[] =
-	"usage: pyspy-bpf [record] [options]\n"
+	"usage: pyspy-bpf [record] [options] [-- COMMAND [ARG...]]\n"
 	"       pyspy-bpf top [--pid PID] [options]\n"
 	"       pyspy-bpf dump --pid PID [options]\n"
 	"\n"
 	"Samples Python call stacks from the kernel with BPF, without stopping or\n"
-	"attaching to the target. Without -p, every Python process on the host is\n"
-	"profiled, including those that start during the run.\n"
+	"attaching to the target. Without -p or a command, every Python process on\n"
+	"the host is profiled, including those that start during the run. With a\n"
+	"command, it is started, profiled until it exits, and its exit status is\n"
+	"pyspy-bpf's.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID           profile this process (repeatable)\n"
 	"  -d, --duration SECONDS  stop after this long (default: until Control-C)\n"
 	"  -r, --rate HZ           samples per second per CPU, 1-10000 (default 100)\n"
-	"  -f, --format FORMAT     output format: raw (default)\n"
+	"  -f, --format FORMAT     flamegraph (default, SVG), speedscope, raw\n"
+	"                          (collapsed stacks), chrometrace, pprof\n"
 	"  -o, --output FILE       output file, '-' for stdout\n"
 	"                          (default: pyspy-bpf-<pid|all>-<time>.<ext>)\n"
 	"  -s, --subprocesses      also profile processes the targets start\n"
@@ -326,7 +329,7 @@ int main(int argc, char **argv)
 	static char command[4096];
 	struct record_opts o = {
 		.rate = 100,
-		.out = { .format = FMT_RAW },
+		.out = { .format = FMT_FLAMEGRAPH },
 		.argc = argc,
 		.argv = argv,
 	};
@@ -345,7 +348,7 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:d:r:f:o:stgiFvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:r:f:o:stgiFvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_ulong(optarg, 1, INT_MAX, &v))
@@ -416,11 +419,15 @@ int main(int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+	/* What is left is a command to start and profile (after "--"). */
+	if (optind < argc) {
+		if (o.npids)
+			return usage_error("give either --pid or a command, not both%s", "");
+		o.command = argv + optind;
+	}
 	if (o.function && o.out.nolineno)
 		return usage_error("--function and --nolineno %s", "cannot be combined");
-	o.out.process_roots = o.npids == 0 || o.subprocesses;
+	o.out.process_roots = (o.npids == 0 && !o.command) || o.subprocesses;
 	o.out.command = join_args(o.argc, o.argv, command, sizeof(command));
 	if ((c = check_btf(o.btf_path)) || (c = need_privileges()))
 		return c;

@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "output.h"
+#include "out_common.h"
 
 /* Longest collapsed line; deeper text is cut at a frame boundary. */
 #define LINE_MAX_BYTES (1u << 20)
@@ -22,6 +22,15 @@ int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, 
 	if (o->nolineno || fr->line <= 0)
 		return snprintf(buf, len, "%s (%s)", fr->name, file);
 	return snprintf(buf, len, "%s (%s:%d)", fr->name, file, fr->line);
+}
+
+/* ';' separates frames and a line ends the stack: keep both out of names
+ * (command lines, thread names and function names come from the target). */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if (*s == ';' || *s == '\n' || *s == '\r')
+			*s = ':';
 }
 
 static int cmp_line(const void *x, const void *y)
@@ -59,20 +68,18 @@ static char *stack_text(const struct stack_trace *st, const struct output_opts *
 		n += l_;                                                   \
 	} while (0)
 	if (o->process_roots) {
-		snprintf(tmp, sizeof(tmp), "process %d:\"%s\"", st->pid, st->cmdline);
+		process_root__text(st, tmp, sizeof(tmp));
+		clean(tmp);
 		APPEND(tmp);
 	}
 	if (o->threads) {
-		snprintf(tmp, sizeof(tmp), "thread (0x%" PRIx64 "): %s", st->thread_id,
-			 st->thread_name);
+		thread_root__text(st, tmp, sizeof(tmp));
+		clean(tmp);
 		APPEND(tmp);
 	}
 	for (i = (int)st->nframes - 1; i >= 0; i--) {
 		frame__text(st->frames[i], o, tmp, sizeof(tmp));
-		/* ';' separates frames and the last space the count: keep both out. */
-		for (char *p = tmp; *p; p++)
-			if (*p == ';' || *p == '\n')
-				*p = ':';
+		clean(tmp);
 		APPEND(tmp);
 	}
 #undef APPEND

@@ -11,8 +11,13 @@
 static const struct {
 	const char *name, *ext;
 	int (*write)(FILE *f, const struct agg *a, const struct output_opts *o);
+	bool timeline;
 } formats[] = {
 	[FMT_RAW] = { "raw", "txt", write_raw },
+	[FMT_FLAMEGRAPH] = { "flamegraph", "svg", write_flamegraph },
+	[FMT_SPEEDSCOPE] = { "speedscope", "json", write_speedscope },
+	[FMT_CHROMETRACE] = { "chrometrace", "json", write_chrometrace, true },
+	[FMT_PPROF] = { "pprof", "pb.gz", write_pprof },
 };
 
 const char *output__ext(enum output_format f)
@@ -41,6 +46,11 @@ int output__write(FILE *f, const struct agg *a, const struct output_opts *o)
 	return formats[o->format].write(f, a, o);
 }
 
+bool output__needs_timeline(enum output_format f)
+{
+	return formats[f].timeline;
+}
+
 struct outfile {
 	FILE *f;
 	char *path;
@@ -51,6 +61,7 @@ int outfile__open(const char *path, struct outfile **out)
 {
 	struct outfile *o = calloc(1, sizeof(*o));
 	char *dir = NULL;
+	struct stat st;
 	int fd = -1, err;
 
 	*out = NULL;
@@ -60,6 +71,32 @@ int outfile__open(const char *path, struct outfile **out)
 		o->f = stdout;
 		*out = o;
 		return 0;
+	}
+	/*
+	 * An existing device or pipe (/dev/null, a FIFO) is written in place:
+	 * renaming over it would replace it. A symlink is refused rather than
+	 * followed, and so is another user's file.
+	 */
+	if (!lstat(path, &st)) {
+		if (S_ISLNK(st.st_mode)) {
+			err = -ELOOP;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+			fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+			if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+				err = -errno;
+				if (fd >= 0)
+					close(fd);
+				goto fail;
+			}
+			*out = o;
+			return 0;
+		}
+		if (S_ISREG(st.st_mode) && st.st_uid != geteuid()) {
+			err = -EPERM;
+			goto fail;
+		}
 	}
 	o->path = strdup(path);
 	dir = strdup(path);
@@ -107,6 +144,8 @@ int outfile__commit(struct outfile *o)
 
 	if (!o->tmp) {
 		err = fflush(o->f) ? -errno : 0;
+		if (o->f != stdout && fclose(o->f) && !err)
+			err = -errno;
 		free(o);
 		return err;
 	}
@@ -135,6 +174,8 @@ void outfile__abort(struct outfile *o)
 		if (o->f)
 			fclose(o->f);
 		unlink(o->tmp);
+	} else if (o->f && o->f != stdout) {
+		fclose(o->f);
 	}
 	free(o->tmp);
 	free(o->path);

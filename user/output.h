@@ -10,6 +10,10 @@
 
 enum output_format {
 	FMT_RAW,
+	FMT_FLAMEGRAPH,
+	FMT_SPEEDSCOPE,
+	FMT_CHROMETRACE,
+	FMT_PPROF,
 };
 
 struct output_opts {
@@ -30,9 +34,19 @@ const char *output__ext(enum output_format f);
 const char *output__name(enum output_format f);
 int output__parse_format(const char *s, enum output_format *f);
 int output__write(FILE *f, const struct agg *a, const struct output_opts *o);
+/* Whether the format reads agg__timeline(): call agg__keep_timeline() first. */
+bool output__needs_timeline(enum output_format f);
 
 /* Collapsed stacks, root first; shared by writers that build the same text. */
 int write_raw(FILE *f, const struct agg *a, const struct output_opts *o);
+/* Interactive SVG flame graph. */
+int write_flamegraph(FILE *f, const struct agg *a, const struct output_opts *o);
+/* speedscope's file format: one sampled profile per thread. */
+int write_speedscope(FILE *f, const struct agg *a, const struct output_opts *o);
+/* Trace Event Format, B/E events per thread from the sample timeline. */
+int write_chrometrace(FILE *f, const struct agg *a, const struct output_opts *o);
+/* gzip-compressed profile.proto. */
+int write_pprof(FILE *f, const struct agg *a, const struct output_opts *o);
 /* Appends the text of a frame as the collapsed format shows it. */
 int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, size_t len);
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -27,6 +29,7 @@ enum drop_reason {
 	D_UNKNOWN_PROC,		/* the record's process is not known to userspace */
 	D_GIL_FILTERED,		/* --gil: the thread did not hold the GIL */
 	D_MALFORMED,		/* a record that does not decode */
+	D_EMPTY,		/* a thread in no Python function (starting, exiting) */
 	D__MAX,
 };
 
@@ -42,6 +45,10 @@ struct collector {
 	struct hashmap *procs;		/* pid -> struct py_process */
 	struct hashmap *pending;	/* pid -> struct pending */
 	struct hashmap *refused;	/* pid -> start time, warned once */
+	struct hashmap *family;		/* -p / command pids and, with -s, descendants */
+	pid_t child;			/* the command started, 0 if none */
+	int child_status;		/* its wait status, once reaped */
+	bool child_done;
 	uint64_t written;
 	uint64_t procs_seen;
 	uint64_t drops[D__MAX];
@@ -68,7 +75,7 @@ static uint64_t now_ns(void)
 
 static bool host_wide(const struct collector *c)
 {
-	return c->o->npids == 0;
+	return c->o->npids == 0 && !c->o->command;
 }
 
 static void drop_process(struct collector *c, pid_t pid)
@@ -170,12 +177,13 @@ static void run_pending(struct collector *c)
 
 static bool is_followed(struct collector *c, pid_t pid)
 {
-	if (host_wide(c))
-		return true;
-	for (int i = 0; i < c->o->npids; i++)
-		if (c->o->pids[i] == pid)
-			return true;
-	return false;
+	return host_wide(c) || hashmap__get(c->family, pid);
+}
+
+static void add_family(struct collector *c, pid_t pid)
+{
+	if (hashmap__size(c->family) < PY_MAX_PROCS)
+		hashmap__put(c->family, pid, (void *)1);
 }
 
 static void on_stack(struct collector *c, const struct py_stack_hdr *h,
@@ -197,6 +205,10 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 	if (c->top) {
 		top__add(c->top, c->agg, p, h, frs);
 		c->written++;
+		return;
+	}
+	if (!h->nframes && !(h->status & (PY_S_TRUNCATED | PY_S_READ_ERR))) {
+		c->drops[D_EMPTY]++;
 		return;
 	}
 	n = stack__symbolize(c->agg, p, h, frs, c->o->function, frames, &c->sym);
@@ -242,8 +254,10 @@ static int on_record(void *ctx, const void *data, size_t size)
 		}
 		break;
 	case PY_REC_FORK:
+		if (c->o->subprocesses && hashmap__get(c->family, ev->ppid))
+			add_family(c, ev->pid);
 		parent = hashmap__get(c->procs, ev->ppid);
-		if (!parent || !(host_wide(c) || c->o->subprocesses))
+		if (!parent || !is_followed(c, ev->pid))
 			break;
 		if (py_process__fork(parent, ev->pid, &child))
 			break;
@@ -252,6 +266,9 @@ static int on_record(void *ctx, const void *data, size_t size)
 		break;
 	case PY_REC_EXIT:
 		drop_process(c, ev->pid);
+		free(hashmap__del(c->pending, ev->pid));
+		if ((pid_t)ev->pid != c->child)
+			hashmap__del(c->family, ev->pid);
 		break;
 	default:
 		c->drops[D_MALFORMED]++;
@@ -286,16 +303,97 @@ static void default_output(const struct record_opts *o, char *buf, size_t len)
 
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	if (o->npids)
+	if (o->command) {
+		const char *b = strrchr(o->command[0], '/');
+
+		snprintf(who, sizeof(who), "%s", b ? b + 1 : o->command[0]);
+	} else if (o->npids) {
 		snprintf(who, sizeof(who), "%d", o->pids[0]);
-	else
+	} else {
 		snprintf(who, sizeof(who), "all");
+	}
 	snprintf(buf, len, "pyspy-bpf-%s-%s.%s", who, stamp, output__ext(o->out.format));
 }
 
 static bool any_target_alive(struct collector *c)
 {
+	if (c->child)
+		return !c->child_done;
 	return hashmap__size(c->procs) || hashmap__size(c->pending);
+}
+
+/*
+ * record -- COMMAND: the child waits on a pipe until the sampler is
+ * attached, so its very first Python frames are seen.
+ */
+static int start_command(struct collector *c, char **argv, int *go_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (!pid) {
+		char b;
+
+		close(fds[1]);
+		if (read(fds[0], &b, 1) != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "pyspy-bpf: cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[0]);
+	*go_fd = fds[1];
+	c->child = pid;
+	return 0;
+}
+
+static void reap_child(struct collector *c)
+{
+	int st;
+
+	if (c->child && !c->child_done && waitpid(c->child, &st, WNOHANG) == c->child) {
+		c->child_status = st;
+		c->child_done = true;
+	}
+}
+
+/* One line, redrawn in place, while recording on a terminal. */
+static void live_status(struct collector *c, uint64_t elapsed_ns, bool done)
+{
+	uint64_t k[PY_C__MAX] = { 0 }, lost;
+
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	sampler__counters(c->sampler, k);
+	lost = k[PY_C_RB_FULL] + c->drops[D_UNKNOWN_PROC] + c->drops[D_MALFORMED];
+	fprintf(stderr, "\r\033[Kpyspy-bpf: %.0fs  %" PRIu64 " samples  %u processes  %" PRIu64 " lost",
+		elapsed_ns / 1e9, c->written, (unsigned int)hashmap__size(c->procs), lost);
+}
+
+static const char *open_hint(enum output_format f)
+{
+	switch (f) {
+	case FMT_FLAMEGRAPH:
+		return "open it in a web browser";
+	case FMT_SPEEDSCOPE:
+		return "open it in speedscope";
+	case FMT_CHROMETRACE:
+		return "open it in Perfetto or chrome://tracing";
+	case FMT_PPROF:
+		return "open it with 'go tool pprof -http=: FILE'";
+	default:
+		return "feed it to flamegraph.pl or inferno";
+	}
 }
 
 static void summary(struct collector *c, const char *path, const uint64_t *k)
@@ -311,6 +409,7 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		{ D_UNKNOWN_PROC, false, "process not known yet" },
 		{ D_GIL_FILTERED, false, "not holding the GIL (--gil)" },
 		{ D_MALFORMED, false, "malformed record" },
+		{ D_EMPTY, false, "no Python frame" },
 	};
 	char buf[1024];
 	size_t n = 0;
@@ -330,6 +429,8 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		", unknown frames: %" PRIu64 "\n",
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
 		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames);
+	if (strcmp(path, "-"))
+		fprintf(stderr, "pyspy-bpf: %s\n", open_hint(c->o->out.format));
 }
 
 int cmd_record(struct record_opts *o)
@@ -337,7 +438,8 @@ int cmd_record(struct record_opts *o)
 	struct collector c = { .o = o };
 	struct sampler_opts so = {
 		.rate = o->rate,
-		.follow_forks = o->npids == 0 || o->subprocesses,
+		.follow_forks = (o->npids == 0 && !o->command) || o->subprocesses,
+		.report_all_forks = (o->npids != 0 || o->command) && o->subprocesses,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.btf_path = o->btf_path,
 	};
@@ -348,13 +450,18 @@ int cmd_record(struct record_opts *o)
 	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0, start_ns, next_drain, next_tick;
 	uint64_t period_ns = 1000000000ULL / o->rate;
 	struct timespec wall;
-	int status = EXIT_FAILURE_, err, i;
+	int status = EXIT_FAILURE_, err, i, go_fd = -1;
+	bool status_tty = !o->top && isatty(STDERR_FILENO);
+	uint64_t next_status = 0;
 
+	c.family = hashmap__new();
 	c.agg = agg__new();
+	if (c.agg && output__needs_timeline(o->out.format))
+		agg__keep_timeline(c.agg);
 	c.procs = hashmap__new();
 	c.pending = hashmap__new();
 	c.refused = hashmap__new();
-	if (!c.agg || !c.procs || !c.pending || !c.refused) {
+	if (!c.agg || !c.procs || !c.pending || !c.refused || !c.family) {
 		pr_err("out of memory");
 		goto cleanup;
 	}
@@ -369,6 +476,8 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_OUTPUT;
 		goto cleanup;
 	}
+	for (i = 0; i < o->npids; i++)
+		add_family(&c, o->pids[i]);
 	for (i = 0; i < o->npids; i++) {
 		struct py_process *p;
 		char why[256];
@@ -396,6 +505,15 @@ int cmd_record(struct record_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	if (o->command) {
+		err = start_command(&c, o->command, &go_fd);
+		if (err) {
+			pr_err("cannot start '%s': %s", o->command[0], strerror(-err));
+			goto cleanup;
+		}
+		add_family(&c, c.child);
+		schedule(&c, c.child);
+	}
 	err = sampler__open(&c.sampler, &so, on_record, &c);
 	if (err) {
 		status = EXIT_KERNEL;
@@ -406,7 +524,14 @@ int cmd_record(struct record_opts *o)
 		scan_proc(&c);
 	for (i = 0; i < o->npids; i++)
 		try_attach(&c, o->pids[i], true);
-	if (!host_wide(&c) && !hashmap__size(c.procs)) {
+	if (go_fd >= 0) {
+		/* Attached: let the command run. */
+		if (write(go_fd, "g", 1) != 1)
+			pr_warn("cannot start the command: %s", strerror(errno));
+		close(go_fd);
+		go_fd = -1;
+	}
+	if (!host_wide(&c) && !c.child && !hashmap__size(c.procs)) {
 		pr_err("no process left to profile");
 		status = EXIT_NO_PROCESS;
 		goto cleanup;
@@ -426,7 +551,8 @@ int cmd_record(struct record_opts *o)
 		}
 	} else {
 		fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
-			host_wide(&c) ? "every Python process" : "the process", o->rate,
+			host_wide(&c) ? "every Python process"
+			: c.child ? "the command" : "the process", o->rate,
 			o->duration > 0 ? "" : "; press Control-C to stop");
 	}
 
@@ -445,6 +571,7 @@ int cmd_record(struct record_opts *o)
 				next_tick = now + period_ns;
 		}
 		if (now >= next_drain) {
+			reap_child(&c);
 			sampler__drain(c.sampler);
 			run_pending(&c);
 			if (!host_wide(&c) && !any_target_alive(&c)) {
@@ -455,6 +582,10 @@ int cmd_record(struct record_opts *o)
 		}
 		if (c.top && top__tick(c.top, now, hashmap__size(c.procs)))
 			break;
+		if (status_tty && now >= next_status) {
+			live_status(&c, now - start_ns, false);
+			next_status = now + 1000000000ULL;
+		}
 		wake = next_drain;
 		if (o->idle && next_tick < wake)
 			wake = next_tick;
@@ -468,6 +599,8 @@ int cmd_record(struct record_opts *o)
 		}
 	}
 	sampler__drain(c.sampler);
+	if (status_tty)
+		live_status(&c, 0, true);
 	sampler__counters(c.sampler, counters);
 	o->out.duration_s = (now_ns() - start_ns) / 1e9;
 	if (c.top) {
@@ -492,7 +625,17 @@ int cmd_record(struct record_opts *o)
 	}
 	summary(&c, path, counters);
 	status = EXIT_OK;
+	if (c.child) {
+		/* Like the command itself: its exit status, or 128 + its signal. */
+		reap_child(&c);
+		if (c.child_done && WIFEXITED(c.child_status))
+			status = WEXITSTATUS(c.child_status);
+		else if (c.child_done && WIFSIGNALED(c.child_status))
+			status = 128 + WTERMSIG(c.child_status);
+	}
 cleanup:
+	if (go_fd >= 0)
+		close(go_fd);	/* the child sees EOF and exits */
 	top__free(c.top);
 	outfile__abort(out);
 	sampler__free(c.sampler);
@@ -513,6 +656,7 @@ cleanup:
 	hashmap__free(c.procs);
 	hashmap__free(c.pending);
 	hashmap__free(c.refused);
+	hashmap__free(c.family);
 	agg__free(c.agg);
 	return status;
 }

@@ -37,6 +37,7 @@ struct record_opts {
 	const char *btf_path;
 	int argc;		/* the command line, for titles */
 	char **argv;
+	char **command;		/* record -- COMMAND...: start it and profile it */
 };
 
 int cmd_record(struct record_opts *o);

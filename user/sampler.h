@@ -14,6 +14,7 @@ struct sampler;
 struct sampler_opts {
 	unsigned int rate;		/* Hz per CPU; 0: no perf events (dump) */
 	bool follow_forks;		/* forked children inherit their parent's entry */
+	bool report_all_forks;		/* fork / exit records for every process */
 	size_t ringbuf_bytes;		/* 0: default */
 	const char *btf_path;		/* NULL: the kernel's own */
 };

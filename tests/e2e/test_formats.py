@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Every output format, opened by the program that reads it, and the record
+options end to end on real processes."""
+import glob
+import os
+import subprocess
+
+from conftest import PROFILER, PROGRAMS, ROOT, need, parse_frame, parse_raw, run_profiler
+from test_record import record, source_line
+
+ARTIFACTS = os.path.join(ROOT, "tests", ".work", "artifacts")
+
+
+def test_formats_open_in_their_readers(profiler, interp_any, start_target, tmp_path):
+    t = start_target(interp_any, "spin_chain.py", [60])
+    out = tmp_path / "profiles"
+    out.mkdir()
+    for fmt, name in (("flamegraph", "p.svg"), ("speedscope", "p.json"),
+                      ("chrometrace", "trace.json"), ("pprof", "p.pb.gz")):
+        res = run_profiler(["record", "-p", str(t.pid), "-d", "2", "-r", "200", "-f", fmt,
+                            "-o", str(out / name)])
+        assert res.returncode == 0, res.stderr
+        assert "wrote %s profile" % fmt in res.stderr
+    if not os.path.isdir(ARTIFACTS):
+        os.makedirs(ARTIFACTS)
+    shot = os.path.join(ARTIFACTS, "flamegraph.png")
+    res = subprocess.run([os.path.join(ROOT, "tests", "writers", "check_consumers"),
+                          "--hot", "level_d", "--min-share", "0.9", "--screenshot", shot,
+                          str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True, timeout=600)
+    assert res.returncode == 0, res.stdout
+    assert "0 failed" in res.stdout, res.stdout
+    assert os.path.getsize(shot) > 10000
+
+
+def test_default_name_and_format(profiler, interp_any, start_target, tmp_path):
+    t = start_target(interp_any, "spin_chain.py", [30])
+    res = subprocess.run([profiler, "-p", str(t.pid), "-d", "1"], cwd=str(tmp_path),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    files = os.listdir(str(tmp_path))
+    assert len(files) == 1 and files[0].startswith("pyspy-bpf-%d-" % t.pid), files
+    assert files[0].endswith(".svg")
+    assert "<svg" in open(os.path.join(str(tmp_path), files[0])).read(2000)
+    assert "web browser" in res.stderr
+
+
+def test_output_to_stdout(profiler, interp_any, start_target, tmp_path):
+    t = start_target(interp_any, "spin_chain.py", [30])
+    res = run_profiler(["-p", str(t.pid), "-d", "1", "-f", "raw", "-o", "-"])
+    assert res.returncode == 0, res.stderr
+    assert "level_d" in res.stdout
+    assert sum(c for _, c in parse_raw(res.stdout)) > 10
+
+
+def test_function_nolineno_fullnames(profiler, interp_any, start_target, tmp_path):
+    t = start_target(interp_any, "spin_chain.py", [30])
+    path = os.path.join(PROGRAMS, "spin_chain.py")
+    text, _ = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "1", "-F"])
+    leaf = set(fr[-1] for fr, _ in parse_raw(text))
+    assert leaf == {"level_d (spin_chain.py:%d)" % source_line("spin_chain.py", "def level_d")}
+    text, _ = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "1", "--nolineno"])
+    assert set(fr[-1] for fr, _ in parse_raw(text)) == {"level_d (spin_chain.py)"}
+    text, _ = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "1", "--full-filenames"])
+    for frames, _ in parse_raw(text):
+        assert parse_frame(frames[-1])[1] == path, frames
+
+
+def test_command_and_subprocesses(profiler, tmp_path):
+    from conftest import INTERPRETERS
+    need(len(INTERPRETERS) >= 2, "two CPython interpreters are needed")
+    a, b = INTERPRETERS[-1], INTERPRETERS[-2]
+    prog = os.path.join(PROGRAMS, "spin_chain.py")
+    script = "%s %s 1 && %s %s 1; exit 7" % (a.path, prog, b.path, prog)
+    out = str(tmp_path / "cmd.txt")
+    res = run_profiler(["record", "-s", "-f", "raw", "-o", out, "--", "sh", "-c", script])
+    assert res.returncode == 7, res.stderr  # the command's own status
+    with open(out) as f:
+        stacks = parse_raw(f.read())
+    roots = set(fr[0] for fr, _ in stacks)
+    assert len(roots) == 2 and all(r.startswith("process ") for r in roots), roots
+    assert all("level_d" in fr[-1] for fr, c in stacks if len(fr) > 4)
+    # Without -s only the command itself, which is not Python here.
+    res = run_profiler(["record", "-f", "raw", "-o", out, "--", a.path, prog, "1"])
+    assert res.returncode == 0, res.stderr
+    with open(out) as f:
+        stacks = parse_raw(f.read())
+    module = "<module> (spin_chain.py:%d)" % source_line("spin_chain.py", "level_a(float(")
+    total = sum(c for _, c in stacks)
+    # Start-up (imports) may be sampled too; the script's own frames dominate.
+    assert total and sum(c for fr, c in stacks if fr[0] == module) >= 0.9 * total, stacks
