@@ -41,6 +41,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+# Keep the BPF objects: they are inputs of the skeletons, not throwaways.
+.SECONDARY: $(BPF_OBJS)
 .PHONY: all clean install test unit e2e vmlinux interpreters
 
 all: pyspy-bpf

@@ -232,6 +232,46 @@ static __always_inline bool holds_gil(struct walk_ctx *w, __u64 tstate)
 	return s->proc.gil_holder && read_ptr(w, s->proc.gil_holder) == tstate;
 }
 
+/*
+ * Frames cluster: 3.11+ frames sit next to each other in the thread's data
+ * stack, callers below callees, and older PyFrameObjects of one size share
+ * allocator pools. One read of the page around a frame often brings its
+ * callers too; a read costs far more than its bytes. The window stays
+ * within the frame's own page (plus the frame itself), which is mapped
+ * whenever the frame is. Copies the frame into s->fbuf; false when the
+ * caller must read it on its own.
+ */
+static __always_inline bool frame_from_window(struct walk_ctx *w, __u64 frame, __u32 rdsz)
+{
+	struct sample_scratch *s = w->s;
+	__u64 end = frame + rdsz, start, len, *src, *dst = (__u64 *)s->fbuf;
+	__u32 off, i;
+
+	if (frame & 7)
+		return false;
+	if (!(frame >= s->win_base && end <= s->win_base + s->win_len)) {
+		start = frame & ~(__u64)(WIN_PAGE - 1);
+		len = end - start;
+		/* Keep the bound check and the helper on the same register. */
+		asm volatile("" : "+r"(len));
+		if (len > WIN_MAX)
+			return false;
+		if (rd(w, s->win, len, start)) {
+			s->win_len = 0;
+			return false;
+		}
+		s->win_base = start;
+		s->win_len = len;
+	}
+	off = frame - s->win_base;
+	if (off > WIN_BUF - PY_FRAME_READ)
+		return false;
+	src = (__u64 *)(s->win + off);
+	for (i = 0; i < PY_FRAME_READ / 8; i++)
+		dst[i] = src[i];
+	return true;
+}
+
 /* One frame of the walk. Returns 1 to stop. */
 static long walk_step(__u32 i, void *ctx)
 {
@@ -239,8 +279,9 @@ static long walk_step(__u32 i, void *ctx)
 	struct sample_scratch *s = w->s;
 	const struct py_offsets *off;
 	struct py_frame_rec *fr;
+	struct code_cache_entry *cc;
 	__u64 frame, code, ip, base;
-	__u32 n, rdsz, idx;
+	__u32 n, rdsz, idx, slot, check;
 	__s32 lasti;
 
 	if (!s->frame)
@@ -255,7 +296,7 @@ static long walk_step(__u32 i, void *ctx)
 	rdsz = off->frame_read;
 	if (rdsz > PY_FRAME_READ)
 		rdsz = PY_FRAME_READ;
-	if (rd(w, s->fbuf, rdsz, frame)) {
+	if (!frame_from_window(w, frame, rdsz) && rd(w, s->fbuf, rdsz, frame)) {
 		s->rec.hdr.status |= PY_S_READ_ERR;
 		count(PY_C_READ_FRAME);
 		return 1;
@@ -275,6 +316,17 @@ static long walk_step(__u32 i, void *ctx)
 	idx = n & (PY_MAX_FRAMES - 1);
 	fr = &s->rec.frames[idx];
 	s->faddr[idx] = frame;
+	/*
+	 * A code object seen earlier in this same sample is still the same
+	 * object: the frames on the stack hold references to it. Recursion
+	 * costs one read of it, not one per level.
+	 */
+	slot = (code >> 4) & (CODE_CACHE - 1);
+	cc = &s->ccache[slot];
+	if (cc->code == code && cc->gen == s->gen && code) {
+		check = cc->check;
+		goto have_check;
+	}
 	rdsz = off->code_read;
 	if (rdsz > PY_CODE_READ)
 		rdsz = PY_CODE_READ;
@@ -292,6 +344,14 @@ static long walk_step(__u32 i, void *ctx)
 		count(PY_C_SKIPPED_FRAMES);
 		return 0;
 	}
+	check = py_code_check(ld64(s->cbuf, off->code_name, CODE_BUF),
+			      ld64(s->cbuf, off->code_filename, CODE_BUF),
+			      ld32(s->cbuf, off->code_firstlineno, CODE_BUF),
+			      ld32(s->cbuf, off->code_argcount, CODE_BUF));
+	cc->code = code;
+	cc->check = check;
+	cc->gen = s->gen;
+have_check:
 	if (off->flags & PY_F_INSTR_PTR) {
 		ip = ld64(s->fbuf, off->frame_instr, PY_FRAME_READ);
 		base = code + off->code_adaptive;
@@ -305,10 +365,7 @@ static long walk_step(__u32 i, void *ctx)
 	}
 	fr->code = code;
 	fr->lasti = lasti;
-	fr->check = py_code_check(ld64(s->cbuf, off->code_name, CODE_BUF),
-				  ld64(s->cbuf, off->code_filename, CODE_BUF),
-				  ld32(s->cbuf, off->code_firstlineno, CODE_BUF),
-				  ld32(s->cbuf, off->code_argcount, CODE_BUF));
+	fr->check = check;
 	s->rec.hdr.nframes = n + 1;
 	return 0;
 }
@@ -351,6 +408,8 @@ static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid
 	if (off->flags & PY_F_CFRAME)
 		frame = read_ptr(w, frame + off->cframe_current_frame);
 	s->frame = frame;
+	s->gen++;
+	s->win_len = 0;
 	bpf_loop(PY_MAX_WALK, walk_step, w, 0);
 	if (s->frame && !(s->rec.hdr.status & PY_S_READ_ERR))
 		s->rec.hdr.status |= PY_S_TRUNCATED;

@@ -4,6 +4,16 @@
 #define SAMPLER_BPF_H
 
 #define CODE_BUF 256	/* power of two >= PY_CODE_READ, so clamped loads verify */
+#define CODE_CACHE 16	/* code objects remembered within one sample */
+#define WIN_PAGE 4096
+#define WIN_MAX (WIN_PAGE + PY_FRAME_READ)	/* a page of frames, plus the last one */
+#define WIN_BUF 8192	/* power of two >= WIN_MAX, so masked lengths verify */
+
+struct code_cache_entry {
+	__u64 code;
+	__u32 check;
+	__u32 gen;		/* the sample it was read in */
+};
 
 _Static_assert(PY_CODE_READ <= CODE_BUF, "code window");
 _Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
@@ -23,6 +33,11 @@ struct sample_scratch {
 	__u8 fbuf[PY_FRAME_READ];
 	__u8 cbuf[CODE_BUF];
 	__u8 gbuf[32];		/* struct _gil_runtime_state prefix */
+	__u32 gen;		/* sample number, for ccache */
+	__u32 win_len;
+	__u64 win_base;		/* frames window: target address of win[0] */
+	__u8 win[WIN_BUF];
+	struct code_cache_entry ccache[CODE_CACHE];
 	struct py_stack_rec rec;
 	/* Frame addresses, parallel to rec.frames, right after a header: emitted
 	 * as one record when asked (dump --locals). */
