@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "log.h"
 #include "dump.h"
@@ -40,6 +41,11 @@ static const char usage_text[] =
 	"  -F, --function          aggregate by function, not by line\n"
 	"      --nolineno          no line numbers\n"
 	"      --full-filenames    do not shorten file names\n"
+	"      --interval SECONDS  continuous mode: one profile per interval, written\n"
+	"                          into the folder given by -o (default: here),\n"
+	"                          pprof unless -f says otherwise; runs until\n"
+	"                          stopped without -d; SIGHUP writes early\n"
+	"      --keep N            continuous mode: keep the newest N profiles\n"
 	"      --ringbuf-size N    BPF ring buffer size in bytes (power of two)\n"
 	"      --btf FILE          kernel BTF to use instead of the running kernel's\n"
 	"  -v, --verbose           more messages (twice: libbpf's too)\n"
@@ -67,7 +73,8 @@ static const char usage_text[] =
 	"\n"
 	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.\n";
 
-enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY };
+enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
+       OPT_KEEP };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -83,6 +90,8 @@ static const struct option long_opts[] = {
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -334,6 +343,8 @@ int main(int argc, char **argv)
 		.argv = argv,
 	};
 	unsigned long v;
+	bool format_set = false;
+	struct stat st;
 	int c;
 
 	/* No subcommand means record; unique prefixes of commands work. */
@@ -369,6 +380,7 @@ int main(int argc, char **argv)
 		case 'f':
 			if (output__parse_format(optarg, &o.out.format))
 				return usage_error("unknown format '%s'", optarg);
+			format_set = true;
 			break;
 		case 'o':
 			if (!*optarg)
@@ -395,6 +407,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FULL_FILENAMES:
 			o.out.full_filenames = true;
+			break;
+		case OPT_INTERVAL:
+			if (parse_seconds(optarg, &o.interval) || o.interval < 0.5)
+				return usage_error("invalid interval '%s': at least 0.5 seconds", optarg);
+			break;
+		case OPT_KEEP:
+			if (parse_ulong(optarg, 1, 1000000, &v))
+				return usage_error("invalid --keep '%s': a positive count", optarg);
+			o.keep = v;
 			break;
 		case OPT_RINGBUF:
 			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))
@@ -424,6 +445,25 @@ int main(int argc, char **argv)
 		if (o.npids)
 			return usage_error("give either --pid or a command, not both%s", "");
 		o.command = argv + optind;
+	}
+	if (o.keep && !o.interval)
+		return usage_error("--keep needs --interval%s", "");
+	if (o.interval) {
+		if (o.command)
+			return usage_error("--interval profiles running processes, not a command%s", "");
+		if (!format_set)
+			o.out.format = FMT_PPROF;
+		o.interval_dir = o.output ? o.output : ".";
+		if (stat(o.interval_dir, &st) || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "pyspy-bpf: --interval writes into a folder: '%s' is not one\n",
+				o.interval_dir);
+			return EXIT_OUTPUT;
+		}
+		if (access(o.interval_dir, W_OK)) {
+			fprintf(stderr, "pyspy-bpf: cannot write into '%s': %s\n", o.interval_dir,
+				strerror(errno));
+			return EXIT_OUTPUT;
+		}
 	}
 	if (o.function && o.out.nolineno)
 		return usage_error("--function and --nolineno %s", "cannot be combined");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -58,11 +59,16 @@ struct collector {
 	bool targets_gone;
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, flush_requested;
+static bool continuous;
 
 static void on_signal(int sig)
 {
-	stop_requested = sig;
+	/* Continuous mode: SIGHUP writes the current interval early. */
+	if (sig == SIGHUP && continuous)
+		flush_requested = 1;
+	else
+		stop_requested = sig;
 }
 
 static uint64_t now_ns(void)
@@ -267,6 +273,7 @@ static int on_record(void *ctx, const void *data, size_t size)
 	case PY_REC_EXIT:
 		drop_process(c, ev->pid);
 		free(hashmap__del(c->pending, ev->pid));
+		hashmap__del(c->refused, ev->pid);
 		if ((pid_t)ev->pid != c->child)
 			hashmap__del(c->family, ev->pid);
 		break;
@@ -433,6 +440,104 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		fprintf(stderr, "pyspy-bpf: %s\n", open_hint(c->o->out.format));
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --keep: only the newest N of our interval files stay in the folder. */
+static void prune(const char *dir, const char *ext, unsigned int keep)
+{
+	char **names = NULL, path[PATH_MAX];
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d;
+
+	if (!keep || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name), el = strlen(ext);
+
+		/* Names sort by time: pyspy-bpf-<UTC time>.<ext>. */
+		if (strncmp(de->d_name, "pyspy-bpf-", 10) || len < el + 11 ||
+		    strcmp(de->d_name + len - el, ext) || de->d_name[len - el - 1] != '.')
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
+
+			if (!nn)
+				break;
+			names = nn;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i + keep < n; i++) {
+		snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+			 names[i]);
+		if (unlink(path))
+			pr_warn("cannot remove '%s': %s", path, strerror(errno));
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * Continuous mode: the interval's profile, written atomically into the
+ * folder under its start time, then a fresh aggregate for the next one.
+ */
+static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t start_mono_ns,
+			  uint64_t now_mono_ns)
+{
+	struct record_opts *o = c->o;
+	char stamp[32], path[PATH_MAX];
+	time_t t = start_unix_ns / 1000000000ULL;
+	struct outfile *out = NULL;
+	struct agg *fresh;
+	struct tm tm;
+	int err;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	/* Milliseconds too: a SIGHUP can end two intervals within a second. */
+	if (snprintf(path, sizeof(path), "%s%spyspy-bpf-%s.%03uZ.%s", o->interval_dir,
+		     o->interval_dir[strlen(o->interval_dir) - 1] == '/' ? "" : "/", stamp,
+		     (unsigned int)(start_unix_ns / 1000000 % 1000),
+		     output__ext(o->out.format)) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	o->out.start_unix_ns = start_unix_ns;
+	o->out.start_mono_ns = start_mono_ns;
+	o->out.duration_s = (now_mono_ns - start_mono_ns) / 1e9;
+	err = outfile__open(path, &out);
+	if (!err)
+		err = output__write(outfile__stream(out), c->agg, &o->out);
+	if (!err) {
+		err = outfile__commit(out);
+		out = NULL;
+	}
+	outfile__abort(out);
+	if (err) {
+		pr_err("cannot write '%s': %s", path, strerror(-err));
+	} else {
+		fprintf(stderr, "pyspy-bpf: wrote %s profile to '%s': %" PRIu64 " samples, %zu processes\n",
+			output__name(o->out.format), path, agg__total(c->agg),
+			hashmap__size(c->procs));
+		prune(o->interval_dir, output__ext(o->out.format), o->keep);
+	}
+	fresh = agg__new();
+	if (!fresh)
+		return -ENOMEM;
+	if (output__needs_timeline(o->out.format))
+		agg__keep_timeline(fresh);
+	agg__free(c->agg);
+	c->agg = fresh;
+	return err;
+}
+
 int cmd_record(struct record_opts *o)
 {
 	struct collector c = { .o = o };
@@ -452,7 +557,7 @@ int cmd_record(struct record_opts *o)
 	struct timespec wall;
 	int status = EXIT_FAILURE_, err, i, go_fd = -1;
 	bool status_tty = !o->top && isatty(STDERR_FILENO);
-	uint64_t next_status = 0;
+	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
 
 	c.family = hashmap__new();
 	c.agg = agg__new();
@@ -470,7 +575,8 @@ int cmd_record(struct record_opts *o)
 		path = defpath;
 	}
 	/* Refuse a bad output path before sampling starts. */
-	err = o->top ? 0 : outfile__open(path, &out);
+	continuous = o->interval > 0;
+	err = o->top || continuous ? 0 : outfile__open(path, &out);
 	if (err) {
 		pr_err("cannot create '%s': %s", path, strerror(-err));
 		status = EXIT_OUTPUT;
@@ -556,7 +662,9 @@ int cmd_record(struct record_opts *o)
 			o->duration > 0 ? "" : "; press Control-C to stop");
 	}
 
-	next_drain = next_tick = start_ns;
+	next_drain = next_tick = interval_mono = start_ns;
+	interval_unix = o->out.start_unix_ns;
+	next_flush = start_ns + (uint64_t)(o->interval * 1e9);
 	while (!stop_requested) {
 		uint64_t now = now_ns(), wake;
 		struct timespec ts;
@@ -580,6 +688,14 @@ int cmd_record(struct record_opts *o)
 			}
 			next_drain = now + POLL_NS;
 		}
+		if (continuous && (now >= next_flush || flush_requested)) {
+			sampler__drain(c.sampler);
+			flush_interval(&c, interval_unix, interval_mono, now);
+			flush_requested = 0;
+			interval_unix += now - interval_mono;
+			interval_mono = now;
+			next_flush = now + (uint64_t)(o->interval * 1e9);
+		}
 		if (c.top && top__tick(c.top, now, hashmap__size(c.procs)))
 			break;
 		if (status_tty && now >= next_status) {
@@ -587,6 +703,8 @@ int cmd_record(struct record_opts *o)
 			next_status = now + 1000000000ULL;
 		}
 		wake = next_drain;
+		if (continuous && next_flush < wake)
+			wake = next_flush;
 		if (o->idle && next_tick < wake)
 			wake = next_tick;
 		if (end_ns && end_ns < wake)
@@ -603,6 +721,12 @@ int cmd_record(struct record_opts *o)
 		live_status(&c, 0, true);
 	sampler__counters(c.sampler, counters);
 	o->out.duration_s = (now_ns() - start_ns) / 1e9;
+	if (continuous) {
+		/* SIGTERM / the duration: the last, partial interval too. */
+		err = flush_interval(&c, interval_unix, interval_mono, now_ns());
+		status = err ? EXIT_OUTPUT : EXIT_OK;
+		goto cleanup;
+	}
 	if (c.top) {
 		top__free(c.top);
 		c.top = NULL;

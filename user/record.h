@@ -38,6 +38,9 @@ struct record_opts {
 	int argc;		/* the command line, for titles */
 	char **argv;
 	char **command;		/* record -- COMMAND...: start it and profile it */
+	double interval;	/* continuous mode: seconds per profile; 0: off */
+	const char *interval_dir; /* ... written into this folder */
+	unsigned int keep;	/* ... keeping the newest this many; 0: all */
 };
 
 int cmd_record(struct record_opts *o);
