@@ -124,12 +124,18 @@ static int try_attach(struct collector *c, pid_t pid, bool loud)
 	if (err == -EPROTONOSUPPORT) {
 		uint64_t st = proc_start_time(pid);
 
-		if (loud || hashmap__get(c->refused, pid) != (void *)(uintptr_t)(st | 1)) {
+		if (hashmap__size(c->refused) >= 4096) {
+			hashmap__free(c->refused);
+			c->refused = hashmap__new();
+		}
+		if (loud || !c->refused ||
+		    hashmap__get(c->refused, pid) != (void *)(uintptr_t)(st | 1)) {
 			char cmd[256];
 
 			read_cmdline(pid, cmd, sizeof(cmd));
 			pr_warn("not profiling pid %d ('%s'): %s", pid, cmd, why);
-			hashmap__put(c->refused, pid, (void *)(uintptr_t)(st | 1));
+			if (c->refused)
+				hashmap__put(c->refused, pid, (void *)(uintptr_t)(st | 1));
 			c->unsupported++;
 		}
 		return err;
