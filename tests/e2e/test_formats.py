@@ -90,3 +90,36 @@ def test_command_and_subprocesses(profiler, tmp_path):
     total = sum(c for _, c in stacks)
     # Start-up (imports) may be sampled too; the script's own frames dominate.
     assert total and sum(c for fr, c in stacks if fr[0] == module) >= 0.9 * total, stacks
+
+
+def test_several_pids(profiler, interp_any, start_target, tmp_path):
+    a = start_target(interp_any, "spin_chain.py", [30])
+    b = start_target(interp_any, "deep_recursion.py", [20, 30])
+    text, err = record(profiler, tmp_path, ["-p", str(a.pid), "-p", str(b.pid), "-d", "2", "-s"])
+    roots = set(fr[0].split(":")[0] for fr, _ in parse_raw(text))
+    assert roots == {"process %d" % a.pid, "process %d" % b.pid}, roots
+    assert "2 processes" in err
+
+
+def test_live_status_on_a_terminal(profiler, interp_any, start_target, tmp_path):
+    need(os.path.exists("/usr/bin/tmux"), "tmux is needed (scripts/install-deps)")
+    import time
+    t = start_target(interp_any, "spin_chain.py", [60])
+    sock = "pyspy-status-%d" % os.getpid()
+    tmux = ["tmux", "-L", sock]
+    out = str(tmp_path / "p.svg")
+    subprocess.check_call(tmux + ["new-session", "-d", "-s", "rec", "-x", "120", "-y", "10",
+                                  "%s -p %d -d 4 -o %s; sleep 30" % (profiler, t.pid, out)])
+    try:
+        screens = []
+        for _ in range(12):
+            time.sleep(0.5)
+            screens.append(subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "rec"],
+                                                   universal_newlines=True))
+        live = [s for s in screens if " samples " in s and " lost" in s]
+        assert live, screens[-1]
+        final = screens[-1]
+        assert "wrote flamegraph profile to '%s'" % out in final, final
+        assert "web browser" in final
+    finally:
+        subprocess.call(tmux + ["kill-server"])
