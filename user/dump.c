@@ -15,6 +15,7 @@
 #include "dump.h"
 #include "json.h"
 #include "log.h"
+#include "pyobj.h"
 #include "pyproc.h"
 #include "record.h"
 #include "sampler.h"
@@ -90,6 +91,23 @@ static const char *status_text(const struct stack_trace *st)
 	return st->owns_gil ? "active+gil" : "active";
 }
 
+/* py-spy's layout: the arguments, then the other locals, under each frame. */
+static void print_locals(const struct frame *f, bool args)
+{
+	bool header = false;
+
+	for (unsigned int i = 0; f->locals && i < f->nlocals; i++) {
+		const struct local_variable *v = &f->locals[i];
+
+		if (v->arg != args)
+			continue;
+		if (!header)
+			printf("        %s:\n", args ? "Arguments" : "Locals");
+		header = true;
+		printf("            %s: %s\n", v->name, v->repr);
+	}
+}
+
 static void print_text(const struct py_process *p, const struct stack_trace *sts, size_t n,
 		       const struct dump_opts *o)
 {
@@ -114,6 +132,8 @@ static void print_text(const struct py_process *p, const struct stack_trace *sts
 				printf("    %s\n", f->name);
 			else
 				printf("    %s (%s:%d)\n", f->name, file, f->line);
+			print_locals(f, true);
+			print_locals(f, false);
 		}
 	}
 	printf("\n");
@@ -131,7 +151,23 @@ static void print_json_frames(const struct stack_trace *st)
 		json__str(stdout, f->filename);
 		printf(", \"short_filename\": ");
 		json__str(stdout, f->short_filename);
-		printf(", \"line\": %d, \"locals\": null}", f->line);
+		printf(", \"line\": %d, \"locals\": ", f->line);
+		if (!f->locals) {
+			printf("null}");
+			continue;
+		}
+		printf("[");
+		for (unsigned int k = 0; k < f->nlocals; k++) {
+			const struct local_variable *v = &f->locals[k];
+
+			printf("%s{\"name\": ", k ? ", " : "");
+			json__str(stdout, v->name);
+			printf(", \"addr\": %" PRIu64 ", \"arg\": %s, \"repr\": ", v->addr,
+			       v->arg ? "true" : "false");
+			json__str(stdout, v->repr);
+			printf("}");
+		}
+		printf("]}");
 	}
 	printf("]");
 }
@@ -150,6 +186,40 @@ static void print_json(const struct stack_trace *sts, size_t n, bool *first)
 		print_json_frames(st);
 		printf("}");
 		*first = false;
+	}
+}
+
+/*
+ * -l: each Python frame becomes a private copy carrying its arguments and
+ * locals, read from the frame's own memory (the frames are interned and
+ * shared otherwise).
+ */
+static void with_locals(struct py_process *p, const struct frame **fr, unsigned int nf,
+			const struct py_frame_rec *frs, const uint64_t *addrs, unsigned int naddrs,
+			size_t budget)
+{
+	for (unsigned int j = 0; j < nf && j < naddrs; j++) {
+		struct local_variable *vars = NULL;
+		unsigned int nvars = 0;
+		struct frame *copy;
+
+		if (fr[j]->kind != FRAME_PYTHON || !frs[j].code ||
+		    pyobj__frame_locals(&p->reader, addrs[j], frs[j].code, budget, &vars, &nvars))
+			continue;
+		copy = malloc(sizeof(*copy));
+		if (!copy) {
+			pyobj__free_locals(vars, nvars);
+			continue;
+		}
+		/* No locals is an empty list, not "not asked for". */
+		if (!vars && !(vars = calloc(1, sizeof(*vars)))) {
+			free(copy);
+			continue;
+		}
+		*copy = *fr[j];
+		copy->locals = vars;
+		copy->nlocals = nvars;
+		fr[j] = copy;
 	}
 }
 
@@ -195,10 +265,14 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 			goto cleanup;
 		}
 		memcpy(fr, frames, nf * sizeof(*fr));
+		if (o->locals && c->threads[i].addrs)
+			with_locals(p, fr, nf, frs, c->threads[i].addrs,
+				    c->threads[i].naddrs < h->nframes ? c->threads[i].naddrs : h->nframes,
+				    o->locals > 1 ? 1024 : 128);
 		sts[n].pid = p->pid;
 		sts[n].thread_id = h->pthread_id;
 		sts[n].os_thread_id = h->tid;
-		sts[n].thread_name = py_process__thread_name(p, h->tid);
+		sts[n].thread_name = py_process__thread_name(p, h->tid, h->pthread_id);
 		sts[n].active = h->status & PY_S_ACTIVE;
 		sts[n].owns_gil = h->status & PY_S_GIL;
 		sts[n].frames = fr;
@@ -211,8 +285,17 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 	else
 		print_text(p, sts, n, o);
 cleanup:
-	for (i = 0; sts && i < n; i++)
+	for (i = 0; sts && i < n; i++) {
+		for (unsigned int j = 0; j < sts[i].nframes; j++) {
+			const struct frame *f = sts[i].frames[j];
+
+			if (f->locals) {
+				pyobj__free_locals((struct local_variable *)f->locals, f->nlocals);
+				free((void *)f);
+			}
+		}
 		free((void *)sts[i].frames);
+	}
 	free(sts);
 	for (i = 0; i < c->n; i++) {
 		free(c->threads[i].stack);

@@ -155,6 +155,17 @@ static const struct dbg_field dbg_fields[] = {
 	   str_ascii_size),
 	FS("unicode_object.compactunicodeobject_size", unicode_compact_size,
 	   unicode_size, str_compact_size),
+	/* imports.modules moved inside PyInterpreterState in a 3.14 patch release */
+	FB("interpreter_state.imports_modules", interp_imports_modules,
+	   interp_size, 8, interp_modules),
+	FB("code_object.localspluskinds", code_localspluskinds, code_size, 8,
+	   code_localspluskinds),
+	FB("type_object.tp_basicsize", type_basicsize, type_size, 8,
+	   type_basicsize),
+	FB("type_object.tp_dictoffset", type_dictoffset, type_size, 8,
+	   type_dictoffset),
+	FB("heap_type_object.ht_cached_keys", heap_type_cached_keys,
+	   heap_type_size, 8, heaptype_cached_keys),
 };
 
 #undef FO

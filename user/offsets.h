@@ -45,6 +45,55 @@ struct py_obj_offsets {
 	__u16 dict_used;	/* PyDictObject.ma_used */
 	__u16 dict_keys;	/* PyDictObject.ma_keys (3.x) */
 	__u16 dict_values;	/* PyDictObject.ma_values (3.x) */
+
+	/* Objects read by user/pyobj.c (dump --locals, thread names). */
+	__u16 interp_modules;	/* PyInterpreterState.modules / imports.modules (3.12+) */
+	__u16 module_dict;	/* PyModuleObject.md_dict */
+	__u16 type_basicsize;	/* PyTypeObject.tp_basicsize */
+	__u16 type_dictoffset;	/* PyTypeObject.tp_dictoffset */
+	__u16 heaptype_cached_keys; /* PyHeapTypeObject.ht_cached_keys (3.x) */
+	__u16 cell_ref;		/* PyCellObject.ob_ref */
+	__u16 code_flags;	/* PyCodeObject.co_flags (int) */
+	__u16 code_kwonlyargcount; /* co_kwonlyargcount (int, 3.x) */
+	__u16 code_cellvars;	/* co_cellvars (<= 3.10) */
+	__u16 code_localspluskinds; /* co_localspluskinds (bytes, 3.11+) */
+	__u8 co_varargs;	/* CO_VARARGS */
+	__u8 co_varkeywords;	/* CO_VARKEYWORDS */
+	__u8 fast_local;	/* CO_FAST_LOCAL (3.11+) */
+	__u8 fast_cell;		/* CO_FAST_CELL (3.11+) */
+	__u8 fast_free;		/* CO_FAST_FREE (3.11+) */
+	__u8 fast_hidden;	/* CO_FAST_HIDDEN (3.12+) */
+	__u8 tpflag_heaptype;	/* bit number of Py_TPFLAGS_HEAPTYPE */
+	__u8 tpflag_managed_dict; /* bit of Py_TPFLAGS_MANAGED_DICT (3.11+), 0: none */
+	__u8 tpflag_inline_values; /* bit of Py_TPFLAGS_INLINE_VALUES (3.13+), 0: none */
+	__u8 dict_era;		/* enum py_dict_era */
+	__s16 managed_dict;	/* MANAGED_DICT_OFFSET: dict (3.12: dict or values) pointer, from the object */
+	__s16 managed_values;	/* 3.11: the values pointer (_PyObject_ValuesPointer), from the object */
+	__u16 dict_mask27;	/* 2.7: PyDictObject.ma_mask */
+	__u16 dict_table27;	/* 2.7: PyDictObject.ma_table */
+	__u16 dk_size;		/* PyDictKeysObject.dk_size (3.6-3.10) / dk_log2_size (u8, 3.11+) */
+	__u16 dk_log2_index_bytes; /* PyDictKeysObject.dk_log2_index_bytes (u8, 3.11+) */
+	__u16 dk_kind;		/* PyDictKeysObject.dk_kind (u8, 3.11+) */
+	__u16 dk_nentries;	/* PyDictKeysObject.dk_nentries */
+	__u16 dk_indices;	/* PyDictKeysObject.dk_indices */
+	__u8 dict_entry_size;	/* sizeof(PyDictKeyEntry) (2.7: PyDictEntry): hash, key, value */
+	__u8 dict_uentry_size;	/* sizeof(PyDictUnicodeEntry) (3.11+): key, value */
+	__u8 dv_values;		/* offsetof(PyDictValues, values) (3.11+) */
+	__u8 dv_capacity;	/* PyDictValues.capacity (3.13+) */
+	__u8 dv_size;		/* PyDictValues.size (3.13+) */
+	__u8 dv_valid;		/* PyDictValues.valid (3.13+) */
+};
+
+/*
+ * How dicts and instance dicts are laid out, by era (struct
+ * py_obj_offsets.dict_era); the offsets above say where the fields are.
+ */
+enum py_dict_era {
+	PY_DICT_OPEN27 = 1,	/* 2.7: open addressing table of (hash, key, value) */
+	PY_DICT_COMPACT = 2,	/* 3.6-3.10: indices + entries; split values in entry order */
+	PY_DICT_LOG2_311 = 3,	/* 3.11: dk_log2_size, unicode entries; values pointer at obj-32 */
+	PY_DICT_LOG2_312 = 4,	/* 3.12: as 3.11, dict-or-values tagged pointer at obj-24 */
+	PY_DICT_INLINE = 5,	/* 3.13+: PyDictValues header, inline values at tp_basicsize */
 };
 
 struct py_offsets_entry {
@@ -82,6 +131,9 @@ struct py_debug_layout {
 	__u16 bytes_size, bytes_sval;
 	__u16 unicode_size, unicode_state, unicode_length, unicode_ascii_size;
 	__u16 unicode_compact_size;
+	__u16 interp_imports_modules, code_localspluskinds;
+	__u16 type_basicsize, type_dictoffset;
+	__u16 heap_type_size, heap_type_cached_keys;
 };
 
 /* Generated (user/offsets_gen.c). Sorted by major, minor, min_micro. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "pyelf.h"
 #include "hashmap.h"
@@ -21,6 +22,8 @@
 #define MAPS_MAX_LINES 65536
 /* Thread names remembered per process. */
 #define THREAD_NAMES_MAX 4096
+/* Python thread names read per process, at most. */
+#define PY_NAMES_MAX 1024
 
 struct elf_cache_entry {
 	int err;
@@ -269,6 +272,17 @@ static void str_layout_init(struct str_layout *sl, const struct py_obj_offsets *
 	sl->ascii_bit = obj->str_ascii_shift;
 }
 
+static void reader_init(struct py_process *p)
+{
+	p->reader.pid = p->pid;
+	p->reader.major = p->major;
+	p->reader.minor = p->minor;
+	p->reader.off = &p->bpf.off;
+	p->reader.obj = &p->obj;
+	p->reader.sl = &p->strings;
+	p->reader.runtime = p->bpf.runtime;
+}
+
 static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, char *why,
 		 size_t whylen)
 {
@@ -359,6 +373,8 @@ static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, 
 			p->bpf.gil_holder = runtime + off.runtime_gil_holder;
 	}
 	str_layout_init(&p->strings, &obj, p->major);
+	p->obj = obj;
+	reader_init(p);
 	p->syms = symcache__new(p->pid, &off, &p->strings);
 	return p->syms ? 0 : -ENOMEM;
 }
@@ -371,7 +387,10 @@ static struct py_process *process_new(pid_t pid)
 		return NULL;
 	p->pid = pid;
 	p->thread_names = hashmap__new();
-	if (!p->thread_names) {
+	p->py_names = hashmap__new();
+	if (!p->thread_names || !p->py_names) {
+		hashmap__free(p->thread_names);
+		hashmap__free(p->py_names);
 		free(p);
 		return NULL;
 	}
@@ -457,7 +476,9 @@ int py_process__fork(const struct py_process *parent, pid_t pid, struct py_proce
 	p->minor = parent->minor;
 	p->micro = parent->micro;
 	p->bpf = parent->bpf;
+	p->obj = parent->obj;
 	p->strings = parent->strings;
+	reader_init(p);
 	if (read_cmdline(pid, p->cmdline, sizeof(p->cmdline)))
 		memcpy(p->cmdline, parent->cmdline, sizeof(p->cmdline));
 	p->syms = symcache__new(pid, &p->bpf.off, &p->strings);
@@ -467,6 +488,16 @@ int py_process__fork(const struct py_process *parent, pid_t pid, struct py_proce
 	}
 	*out = p;
 	return 0;
+}
+
+static void free_names(struct hashmap *m)
+{
+	size_t pos = 0;
+	void *v;
+
+	while (m && hashmap__next(m, &pos, NULL, &v))
+		free(v);
+	hashmap__free(m);
 }
 
 void py_process__free(struct py_process *p)
@@ -479,17 +510,56 @@ void py_process__free(struct py_process *p)
 	while (p->thread_names && hashmap__next(p->thread_names, &pos, NULL, &v))
 		free(v);
 	hashmap__free(p->thread_names);
+	free_names(p->py_names);
 	symcache__free(p->syms);
 	free(p);
 }
 
-const char *py_process__thread_name(struct py_process *p, int tid)
+/* threading's names, read anew: bounded by PY_NAMES_MAX threads. */
+static void refresh_py_names(struct py_process *p)
+{
+	struct py_thread_name *names = calloc(PY_NAMES_MAX, sizeof(*names));
+	struct hashmap *m;
+	int n, i;
+
+	if (!names)
+		return;
+	n = pyobj__thread_names(&p->reader, names, PY_NAMES_MAX);
+	m = hashmap__new();
+	for (i = 0; m && i < n; i++) {
+		char *s = strdup(names[i].name);
+
+		if (!s || hashmap__put(m, names[i].ident, s))
+			free(s);
+	}
+	if (m) {
+		free_names(p->py_names);
+		p->py_names = m;
+	}
+	free(names);
+}
+
+const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident)
 {
 	char path[96], buf[64];
+	struct timespec ts;
+	uint64_t now;
 	char *name;
 	ssize_t n;
 	int fd;
 
+	name = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
+	if (name)
+		return name;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!p->py_names_at || now - p->py_names_at >= 1000000000ULL) {
+		p->py_names_at = now;
+		refresh_py_names(p);
+		name = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
+		if (name)
+			return name;
+	}
 	name = hashmap__get(p->thread_names, (uint64_t)tid);
 	if (name)
 		return name;

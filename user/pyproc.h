@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "offsets.h"
+#include "pyobj.h"
 #include "pyspy.h"
 #include "symcache.h"
 
@@ -21,9 +23,13 @@ struct py_process {
 	char module[4096];		/* file holding the interpreter, as the process sees it */
 	unsigned int major, minor, micro;
 	struct py_proc bpf;		/* the procs map value */
+	struct py_obj_offsets obj;	/* object layouts, for names and locals */
 	struct str_layout strings;
+	struct pyobj_reader reader;	/* reads objects of this process */
 	struct symcache *syms;
-	struct hashmap *thread_names;	/* tid -> char * */
+	struct hashmap *thread_names;	/* tid -> char *, the kernel's names */
+	struct hashmap *py_names;	/* pthread ident -> char *, threading's */
+	uint64_t py_names_at;		/* CLOCK_MONOTONIC ns of the last read */
 };
 
 /*
@@ -35,8 +41,12 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 /* A forked child: the parent's layout at the same addresses. */
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
 void py_process__free(struct py_process *p);
-/* Thread name as the kernel shows it (comm), cached; never NULL. */
-const char *py_process__thread_name(struct py_process *p, int tid);
+/*
+ * A thread's name as Python knows it (threading's Thread.name, looked up by
+ * pthread ident and re-read at most once a second when an ident is new),
+ * else as the kernel shows it (comm); cached, never NULL.
+ */
+const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident);
 
 /* Reads /proc/PID/cmdline joined by spaces; 0 or negative errno. */
 int read_cmdline(pid_t pid, char *buf, size_t len);

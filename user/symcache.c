@@ -120,6 +120,8 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 		return -ENOSPC;
 	out[0] = 0;
 	if (sl->bytes_str) {
+		if (sl->bytes_sval > sizeof(hdr) || sl->bytes_size + 8u > sizeof(hdr))
+			return -EINVAL;
 		if ((err = remote_read(pid, addr, hdr, sl->bytes_sval)))
 			return err;
 		memcpy(&len, hdr + sl->bytes_size, sizeof(len));
@@ -130,7 +132,8 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 		err = pystr__from_bytes(data, len, out, outlen);
 		return err < 0 && err != -ENOSPC ? err : 0;
 	}
-	if (sl->compact_size > sizeof(hdr) || sl->state + 4u > sizeof(hdr))
+	if (sl->compact_size > sizeof(hdr) || sl->ascii_size > sizeof(hdr) ||
+	    sl->state + 4u > sizeof(hdr) || sl->length + 8u > sizeof(hdr))
 		return -EINVAL;
 	if ((err = remote_read(pid, addr, hdr, sl->ascii_size)))
 		return err;

@@ -42,7 +42,18 @@
 	X(str_ascii_shift) X(str_unicode_size27) X(pad0) X(bytes_sval)  \
 	X(tuple_item) X(list_item) X(long_size) X(long_digit)           \
 	X(long_shift) X(long_digit_size) X(long_tag_bits) X(pad1)       \
-	X(int_ival) X(float_fval) X(dict_used) X(dict_keys) X(dict_values)
+	X(int_ival) X(float_fval) X(dict_used) X(dict_keys) X(dict_values) \
+	X(interp_modules) X(module_dict) X(type_basicsize)              \
+	X(type_dictoffset) X(heaptype_cached_keys) X(cell_ref)          \
+	X(code_flags) X(code_kwonlyargcount) X(code_cellvars)           \
+	X(code_localspluskinds) X(co_varargs) X(co_varkeywords)         \
+	X(fast_local) X(fast_cell) X(fast_free) X(fast_hidden)          \
+	X(tpflag_heaptype) X(tpflag_managed_dict) X(tpflag_inline_values) \
+	X(dict_era) X(managed_dict) X(managed_values) X(dict_mask27)    \
+	X(dict_table27) X(dk_size) X(dk_log2_index_bytes) X(dk_kind)    \
+	X(dk_nentries) X(dk_indices) X(dict_entry_size)                 \
+	X(dict_uentry_size) X(dv_values) X(dv_capacity) X(dv_size)      \
+	X(dv_valid)
 
 static int diff_off(const char *what, const struct py_offsets *a,
 		    const struct py_offsets *b)
@@ -297,6 +308,43 @@ static void check_entry(const struct py_offsets_entry *e)
 		assert_int_not_equal(ob->str_data27, 0);
 		assert_true(ob->str_unicode_size27 == 2 || ob->str_unicode_size27 == 4);
 	}
+
+	/* objects read by user/pyobj.c */
+	assert_true(ob->interp_modules >= 16 && ob->interp_modules % 8 == 0);
+	assert_int_equal(ob->module_dict, 16);
+	assert_true(ob->type_basicsize > ob->type_name);
+	assert_true(ob->type_dictoffset > ob->type_flags);
+	assert_int_equal(!!ob->heaptype_cached_keys, py3);
+	assert_int_equal(ob->cell_ref, 16);
+	assert_true(ob->code_flags > 16 && ob->code_flags < o->code_varnames);
+	assert_int_equal(!!ob->code_kwonlyargcount, py3);
+	assert_int_equal(!!ob->code_cellvars, v <= 0x30a);
+	assert_int_equal(!!ob->code_localspluskinds, v >= 0x30b);
+	assert_int_equal(ob->co_varargs, 4);
+	assert_int_equal(ob->co_varkeywords, 8);
+	assert_int_equal(!!ob->fast_local, v >= 0x30b);
+	assert_int_equal(!!ob->fast_hidden, v >= 0x30c);
+	if (v >= 0x30b)
+		assert_true(ob->fast_local && ob->fast_cell && ob->fast_free &&
+			    !(ob->fast_local & (ob->fast_cell | ob->fast_free)));
+	assert_int_equal(ob->tpflag_heaptype, 9);
+	assert_int_equal(!!ob->tpflag_managed_dict, v >= 0x30b);
+	assert_int_equal(!!ob->tpflag_inline_values, v >= 0x30d);
+	assert_int_equal(ob->dict_era, !py3 ? PY_DICT_OPEN27 :
+			 v <= 0x30a ? PY_DICT_COMPACT :
+			 v == 0x30b ? PY_DICT_LOG2_311 :
+			 v == 0x30c ? PY_DICT_LOG2_312 : PY_DICT_INLINE);
+	assert_int_equal(ob->managed_dict, v >= 0x30b ? -24 : 0);
+	assert_int_equal(ob->managed_values, v == 0x30b ? -32 : 0);
+	assert_int_equal(!!ob->dict_table27, !py3);
+	assert_int_equal(ob->dict_entry_size, 24);
+	assert_int_equal(ob->dict_uentry_size, v >= 0x30b ? 16 : 0);
+	if (py3)
+		assert_true(ob->dk_size && ob->dk_nentries > ob->dk_size &&
+			    ob->dk_indices > ob->dk_nentries);
+	assert_int_equal(ob->dv_values, v >= 0x30d ? 8 : 0);
+	if (v >= 0x30d)
+		assert_true(ob->dv_size < ob->dv_values && ob->dv_valid < ob->dv_values);
 }
 
 static void test_table_consistent(void **state)
@@ -462,6 +510,43 @@ static void test_fixtures_match_tables(void **state)
 		assert_int_equal(off.code_nlocals, 0);
 		assert_int_equal(off.owner_cstack, 0);
 		assert_int_equal(off.code_tag_mask, 0);
+
+		/* object fields the block covers, from a zeroed start */
+		memset(&obj, 0, sizeof(obj));
+		ret = py_offsets__apply_debug(&off, &obj, fx[i].data, fx[i].len,
+					      fx[i].major, fx[i].minor, err,
+					      sizeof(err));
+		assert_int_equal(ret, 0);
+		assert_int_equal(obj.interp_modules, e->obj.interp_modules);
+		assert_int_equal(obj.code_localspluskinds,
+				 e->obj.code_localspluskinds);
+		if (fx[i].minor >= 15) {
+			assert_int_equal(obj.type_basicsize, e->obj.type_basicsize);
+			assert_int_equal(obj.type_dictoffset, e->obj.type_dictoffset);
+			assert_int_equal(obj.heaptype_cached_keys,
+					 e->obj.heaptype_cached_keys);
+		}
+		assert_int_equal(obj.module_dict, 0);	/* not in the block */
+
+		/* imports.modules moved (as in a 3.14 patch release): followed */
+		{
+			const struct py_debug_layout *l =
+				py_offsets__debug_layout(fx[i].major, fx[i].minor);
+			unsigned char *b = malloc(fx[i].len);
+			__u64 moved = e->obj.interp_modules + 32;
+
+			assert_non_null(b);
+			assert_int_not_equal(l->interp_imports_modules, 0);
+			memcpy(b, fx[i].data, fx[i].len);
+			memcpy(b + l->interp_imports_modules, &moved, 8);
+			obj = e->obj;
+			ret = py_offsets__apply_debug(&off, &obj, b, fx[i].len,
+						      fx[i].major, fx[i].minor,
+						      err, sizeof(err));
+			assert_int_equal(ret, 0);
+			assert_int_equal(obj.interp_modules, moved);
+			free(b);
+		}
 
 		seen13 |= fx[i].minor == 13;
 		seen14 |= fx[i].minor == 14;
