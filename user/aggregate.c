@@ -189,7 +189,7 @@ static uint64_t stack_hash(const struct stack_trace *st)
 
 static bool same_stack(const struct stack_trace *x, const struct stack_trace *y)
 {
-	return x->pid == y->pid && x->thread_id == y->thread_id &&
+	return x->pid == y->pid && x->ns_pid == y->ns_pid && x->thread_id == y->thread_id &&
 	       x->os_thread_id == y->os_thread_id && x->active == y->active &&
 	       x->owns_gil == y->owns_gil && x->thread_name == y->thread_name &&
 	       x->cmdline == y->cmdline && x->nframes == y->nframes &&

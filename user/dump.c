@@ -117,7 +117,10 @@ static void print_text(const struct py_process *p, const struct stack_trace *sts
 	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
 	len = readlink(link, exe, sizeof(exe) - 1);
 	exe[len > 0 ? len : 0] = 0;
-	printf("Process %d: %s\n", p->pid, p->cmdline);
+	if (p->ns_pid && p->ns_pid != p->pid)
+		printf("Process %d (%d in its namespace): %s\n", p->pid, p->ns_pid, p->cmdline);
+	else
+		printf("Process %d: %s\n", p->pid, p->cmdline);
 	printf("Python v%u.%u.%u (%s)\n", p->major, p->minor, p->micro, exe);
 	for (size_t i = 0; i < n; i++) {
 		const struct stack_trace *st = &sts[i];
@@ -270,6 +273,7 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 				    c->threads[i].naddrs < h->nframes ? c->threads[i].naddrs : h->nframes,
 				    o->locals > 1 ? 1024 : 128);
 		sts[n].pid = p->pid;
+		sts[n].ns_pid = p->ns_pid;
 		sts[n].thread_id = h->pthread_id;
 		sts[n].os_thread_id = h->tid;
 		sts[n].thread_name = py_process__thread_name(p, h->tid, h->pthread_id);

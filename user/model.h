@@ -33,7 +33,8 @@ struct frame {
 };
 
 struct stack_trace {
-	int pid;
+	int pid;		/* as the host sees it */
+	int ns_pid;		/* as its own pid namespace sees it; 0: the same */
 	uint64_t thread_id;	/* the pthread id Python stores */
 	const char *thread_name;
 	int os_thread_id;	/* kernel tid */

@@ -8,6 +8,9 @@
 
 int process_root__text(const struct stack_trace *st, char *buf, size_t len)
 {
+	if (st->ns_pid && st->ns_pid != st->pid)
+		return snprintf(buf, len, "process %d (%d in its namespace):\"%s\"", st->pid,
+				st->ns_pid, st->cmdline);
 	return snprintf(buf, len, "process %d:\"%s\"", st->pid, st->cmdline);
 }
 

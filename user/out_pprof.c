@@ -252,12 +252,13 @@ enum {
 	S_THREAD_NAME,
 	S_PROCESS_NAME,
 	S_MAPPING,
+	S_NS_PID,
 	S__FIXED,
 };
 
 static const char *const fixed_strings[S__FIXED] = {
 	"", "samples", "count", "cpu", "nanoseconds", "pid", "thread_id", "thread_name",
-	"process_name", "python",
+	"process_name", "python", "pid_in_namespace",
 };
 
 static int samples(const struct agg *a, const struct view *v, const struct symbols *sy,
@@ -301,6 +302,9 @@ static int samples(const struct agg *a, const struct view *v, const struct symbo
 		label(&msg, S_THREAD_ID, 0, s->os_thread_id, true, &tmp);
 		label(&msg, S_THREAD_NAME, tname, 0, false, &tmp);
 		label(&msg, S_PROCESS_NAME, pname, 0, false, &tmp);
+		/* A process in a container: its pid as the container sees it. */
+		if (s->ns_pid && s->ns_pid != s->pid)
+			label(&msg, S_NS_PID, 0, s->ns_pid, true, &tmp);
 		pb__msg(out, PROFILE_SAMPLE, &msg);
 	}
 	if (!err)

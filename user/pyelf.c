@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include "pyelf.h"
@@ -71,45 +72,66 @@ static void take_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *o
 	}
 }
 
-/* PY_VERSION is a NUL-terminated "X.Y.Z" (maybe with a suffix such as "+" or
+/* The most bytes a version string can take before its NUL: "X.Y.Z" (up to
+ * 3 digits each) and a short suffix such as "+" or "rc1". */
+#define VERSION_TAIL 13
+
+/* q is a version string: "X.Y.Z", at most a short suffix, then the NUL at
+ * nul; the byte before q (not a digit, not a '.') starts no longer number. */
+static bool version_at(const char *q, const char *nul, unsigned int *a, unsigned int *b,
+		       unsigned int *c)
+{
+	if ((q[0] != '2' && q[0] != '3') || q[1] != '.' || (q[-1] >= '0' && q[-1] <= '9') ||
+	    q[-1] == '.')
+		return false;
+	if (memchr(q, ' ', nul - q) || memchr(q, '/', nul - q))
+		return false;
+	return !py_version__parse(q, a, b, c);
+}
+
+/*
+ * PY_VERSION is a NUL-terminated "X.Y.Z" (maybe with a suffix such as "+" or
  * "rc1") in .rodata, possibly merged into the tail of a longer string such
- * as a build path ".../Python-3.7.16". Collect the distinct candidates. */
+ * as a build path ".../Python-3.7.16". Collect the distinct candidates. Only
+ * the last VERSION_TAIL bytes of each string can hold one, so the scan is
+ * linear in the section size (the section comes from whatever file a
+ * process mapped under a name with "python" in it).
+ */
 static void scan_version(Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *out)
 {
 	Elf_Data *data;
-	const char *p, *end;
+	const char *start, *end, *s, *q, *nul;
 
 	if (sh->sh_type == SHT_NOBITS || sh->sh_size > RODATA_MAX)
 		return;
 	data = elf_getdata(scn, NULL);
 	if (!data || !data->d_buf)
 		return;
-	p = data->d_buf;
-	end = p + data->d_size;
-	for (; p + 7 < end && out->nversions < 8; p++) {
-		unsigned int a, b, c, i;
-		const char *q = p + 1, *t;
+	start = data->d_buf;
+	end = start + data->d_size;
+	for (s = start; s < end && out->nversions < 8; s = nul + 1) {
+		nul = memchr(s, 0, end - s);
+		if (!nul)
+			break;
+		q = nul - s > VERSION_TAIL ? nul - VERSION_TAIL : s;
+		if (q == start)
+			q++;	/* the byte before a version must be in the section */
+		for (; q + 1 < nul && out->nversions < 8; q++) {
+			unsigned int a, b, c, i;
 
-		if ((q[0] != '2' && q[0] != '3') || q[1] != '.' || (p[0] >= '0' && p[0] <= '9') ||
-		    p[0] == '.')
-			continue;
-		if (!memchr(q, 0, end - q) || py_version__parse(q, &a, &b, &c))
-			continue;
-		/* The string must end right after the number or a short suffix. */
-		for (t = q; *t && *t != ' ' && *t != '/' && t - q <= 12; t++)
-			;
-		if (*t)
-			continue;
-		for (i = 0; i < out->nversions; i++)
-			if (out->versions[i].major == a && out->versions[i].minor == b &&
-			    out->versions[i].micro == c)
-				break;
-		if (i < out->nversions)
-			continue;
-		out->versions[i].major = a;
-		out->versions[i].minor = b;
-		out->versions[i].micro = c;
-		out->nversions++;
+			if (!version_at(q, nul, &a, &b, &c))
+				continue;
+			for (i = 0; i < out->nversions; i++)
+				if (out->versions[i].major == a && out->versions[i].minor == b &&
+				    out->versions[i].micro == c)
+					break;
+			if (i < out->nversions)
+				continue;
+			out->versions[i].major = a;
+			out->versions[i].minor = b;
+			out->versions[i].micro = c;
+			out->nversions++;
+		}
 	}
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,36 @@ int read_cmdline(pid_t pid, char *buf, size_t len)
 		if (buf[i] == 0 || buf[i] == '\n')
 			buf[i] = ' ';
 	return 0;
+}
+
+pid_t proc_ns_pid(pid_t pid)
+{
+	char path[64], line[256];
+	pid_t last = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* One pid per nested namespace, the process's own last. */
+		for (;;) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p || v <= 0 || v > INT32_MAX)
+				break;
+			last = v;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return last;
 }
 
 uint64_t proc_start_time(pid_t pid)
@@ -412,6 +443,7 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 		goto cleanup;
 	}
 	p->start_time = proc_start_time(pid);
+	p->ns_pid = proc_ns_pid(pid);
 	n = find_candidates(pid, cands, 8);
 	if (n < 0) {
 		err = n;
@@ -471,6 +503,7 @@ int py_process__fork(const struct py_process *parent, pid_t pid, struct py_proce
 	if (!p)
 		return -ENOMEM;
 	p->start_time = proc_start_time(pid);
+	p->ns_pid = proc_ns_pid(pid);
 	memcpy(p->module, parent->module, sizeof(p->module));
 	p->major = parent->major;
 	p->minor = parent->minor;

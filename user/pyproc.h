@@ -18,6 +18,7 @@
 
 struct py_process {
 	pid_t pid;
+	pid_t ns_pid;			/* in its own pid namespace (NSpid), 0 if unknown */
 	uint64_t start_time;		/* /proc/PID/stat starttime: detects pid reuse */
 	char cmdline[CMDLINE_MAX];	/* arguments joined by spaces */
 	char module[4096];		/* file holding the interpreter, as the process sees it */
@@ -50,6 +51,8 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 
 /* Reads /proc/PID/cmdline joined by spaces; 0 or negative errno. */
 int read_cmdline(pid_t pid, char *buf, size_t len);
+/* The innermost NSpid of /proc/PID/status: the pid its container sees. */
+pid_t proc_ns_pid(pid_t pid);
 /* Field 22 of /proc/PID/stat; 0 when unreadable. */
 uint64_t proc_start_time(pid_t pid);
 

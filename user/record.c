@@ -226,6 +226,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 	n = stack__symbolize(c->agg, p, h, frs, c->o->function, frames, &c->sym);
 
 	st.pid = h->pid;
+	st.ns_pid = p->ns_pid;
 	st.thread_id = h->pthread_id;
 	st.os_thread_id = h->tid;
 	st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id);
