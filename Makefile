@@ -23,7 +23,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 CFLAGS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D_GNU_SOURCE -DPYSPY_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS := -lbpf -lelf -lz
+LDLIBS := -lbpf -lelf -lz -lcurl
 LDFLAGS := $(EXTRA_LDFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -43,12 +43,17 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install test unit e2e vmlinux interpreters
+.PHONY: all clean install test unit e2e vmlinux interpreters fuzz fuzz-quick bench
 
 all: pyspy-bpf
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
+
+# Objects are rebuilt when the compiler flags change (SANITIZE=1 and back).
+FLAGS_STAMP := $(OUTPUT)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1)
+$(FLAGS_STAMP): | $(OUTPUT)
+	$(Q)rm -f $(OUTPUT)/flags.*; touch $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/pyspy.h $(wildcard bpf/*.bpf.h) $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
@@ -61,7 +66,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # Every collector object may include a skeleton.
 $(USER_OBJS): $(SKELS)
 
-$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(FLAGS_STAMP) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
@@ -69,7 +74,7 @@ pyspy-bpf: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(FLAGS_STAMP) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests/unit -MMD -MP $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
@@ -89,8 +94,24 @@ unit: $(UNIT_BINS)
 e2e: pyspy-bpf
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
 
-test: pyspy-bpf unit interpreters
+# The interpreters first: the unit tests' live checks use every one of them.
+test: pyspy-bpf interpreters
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)tests/fuzz/run --replay-only
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
+
+# libFuzzer targets: each for FUZZ_SECONDS (default 60); fuzz-quick is CI's
+# short pass over the committed corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
+fuzz-quick:
+	tests/fuzz/run --corpus-only --seconds 5
+
+# Overhead benchmarks (minutes; never part of `make test`).
+bench: pyspy-bpf
+	scripts/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(OUTPUT) pyspy-bpf

@@ -170,7 +170,9 @@ static uint8_t *read_bytes(pid_t pid, const struct str_layout *sl, uint64_t addr
 	uint64_t n;
 	uint8_t *buf;
 
-	if (sl->bytes_sval > sizeof(hdr) || remote_read(pid, addr, hdr, sl->bytes_sval))
+	/* The layout can come from the target's _Py_DebugOffsets: bound both. */
+	if (sl->bytes_sval > sizeof(hdr) || sl->bytes_size + sizeof(n) > sl->bytes_sval ||
+	    remote_read(pid, addr, hdr, sl->bytes_sval))
 		return NULL;
 	memcpy(&n, hdr + sl->bytes_size, sizeof(n));
 	if (n > SYMCACHE_MAX_LINETABLE)

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A fake target for the fuzz targets that drive the symbolizer: "remote"
+ * objects laid out in this process's own memory, read back through
+ * process_vm_readv(getpid()) exactly as the collector reads a target.
+ */
+#ifndef FUZZ_FAKE_TARGET_H
+#define FUZZ_FAKE_TARGET_H
+
+#include <stdbool.h>	/* symcache.h uses bool without including it */
+#include <stdint.h>
+#include <string.h>
+#include "offsets.h"
+#include "symcache.h"
+
+/*
+ * The str_layout the collector derives from a version's object offsets.
+ * Mirrors the static str_layout_init() in user/pyproc.c, which a fuzz
+ * target cannot call (proposed: export it as str_layout__init()).
+ */
+static inline void fake_str_layout(struct str_layout *sl, const struct py_obj_offsets *obj,
+				   unsigned int major)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->bytes_size = obj->ob_size;
+	sl->bytes_sval = obj->bytes_sval;
+	if (major == 2) {
+		sl->bytes_str = true;
+		return;
+	}
+	sl->length = obj->str_length;
+	sl->state = obj->str_state;
+	sl->ascii_size = obj->str_ascii_size;
+	sl->compact_size = obj->str_compact_size;
+	sl->kind_shift = obj->str_kind_shift;
+	sl->compact_bit = obj->str_compact_shift;
+	sl->ascii_bit = obj->str_ascii_shift;
+}
+
+static inline void put64(uint8_t *base, size_t at, uint64_t v)
+{
+	memcpy(base + at, &v, sizeof(v));
+}
+
+static inline void put32(uint8_t *base, size_t at, uint32_t v)
+{
+	memcpy(base + at, &v, sizeof(v));
+}
+
+/* A compact ASCII str holding s, at obj, as layout sl reads it. */
+static inline void fake_ascii_str(uint8_t *obj, const struct str_layout *sl, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (sl->bytes_str) {
+		put64(obj, sl->bytes_size, n);
+		memcpy(obj + sl->bytes_sval, s, n);
+		return;
+	}
+	put64(obj, sl->length, n);
+	put32(obj, sl->state, 1u << sl->kind_shift | 1u << sl->compact_bit | 1u << sl->ascii_bit);
+	memcpy(obj + sl->ascii_size, s, n);
+}
+
+/* A bytes object holding data[0 .. n). */
+static inline void fake_bytes(uint8_t *obj, const struct str_layout *sl, const void *data,
+			      size_t n)
+{
+	put64(obj, sl->bytes_size, n);
+	memcpy(obj + sl->bytes_sval, data, n);
+}
+
+#endif

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Writes the seed corpus of every fuzz target under tests/fuzz/corpus/.
+
+Seeds are small and real where the repository has real data: line tables
+and string cases from tests/fixtures, _Py_DebugOffsets blocks dumped from
+live interpreters, maps lines in the kernel's format, tiny ELF files built
+here with the symbols and version strings an interpreter has. The
+fuzz_record seeds come from the target itself (it knows the offset tables):
+run tests/fuzz/run --replay-only first so that its binary exists.
+
+    tests/fuzz/gen_corpus.py [--output-dir DIR]
+"""
+import argparse
+import glob
+import hashlib
+import os
+import struct
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+class Corpus(object):
+    def __init__(self, base, target):
+        self.dir = os.path.join(base, target)
+        os.makedirs(self.dir, exist_ok=True)
+        self.n = 0
+
+    def add(self, name, data):
+        # Names say what a seed is; the hash keeps them distinct.
+        digest = hashlib.sha1(data).hexdigest()[:8]
+        with open(os.path.join(self.dir, "%s-%s" % (name, digest)), "wb") as f:
+            f.write(data)
+        self.n += 1
+
+
+# ---- line tables ----
+
+FORMATS = {"lnotab": 0, "linetable310": 1, "locations": 2, "lnotab_unsigned": 3}
+
+
+def linetable_seeds(c):
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "linetables", "*.txt"))):
+        version = os.path.basename(path)[:-4]
+        taken = 0
+        code = None
+        for line in open(path):
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "code":
+                code = {"fmt": parts[2], "first": int(parts[3]), "len": int(parts[4])}
+            elif parts[0] == "tab" and code is not None:
+                code["tab"] = b"" if len(parts) < 2 or parts[1] == "-" else bytes.fromhex(parts[1])
+            elif parts[0] == "end" and code is not None:
+                tab = code.get("tab", b"")
+                # a small table and a large one per version, at three offsets
+                if (taken == 0 and len(tab) < 40) or (taken == 1 and len(tab) > 100):
+                    for off in (0, code["len"] // 2, code["len"] + 10):
+                        c.add("%s-%s-off%d" % (version, code["fmt"], off),
+                              struct.pack("<BiI", FORMATS[code["fmt"]], code["first"], off)
+                              + tab)
+                    taken += 1
+                code = None
+            if taken == 2:
+                break
+
+
+# ---- strings ----
+
+def pystr_seeds(c):
+    fns = {"decode": 0, "from_bytes": 1, "repr_str": 2, "repr_bytes": 3}
+    kinds = {1: 0, 2: 1, 4: 2}
+    seen = 0
+    for line in open(os.path.join(FIXTURES, "pystr", "cases.txt")):
+        if line.startswith("#") or not line.strip():
+            continue
+        head, _, out = line.partition(" : ")
+        parts = head.split()
+        fn, kind = parts[0], int(parts[1])
+        units = [] if parts[2] == "-" else [int(x, 16) for x in parts[2].split(",")]
+        if len(units) > 300:
+            continue
+        fmt = {1: "B", 2: "H", 4: "I"}[kind]
+        data = struct.pack("<%d%s" % (len(units), fmt), *units)
+        full = sum(len(t) // 2 for t in out.split())
+        for outlen in (full + 1, max(full // 2, 1), 5):
+            c.add("%s-k%d-out%d" % (fn, kind, outlen),
+                  struct.pack("<BBH", fns[fn], kinds[kind], outlen) + data)
+        seen += 1
+        if seen >= 40:
+            break
+
+
+# ---- ELF files ----
+
+def elf(symbols=(), rodata=b"", etype=3, elfclass=2, symtab_type=11, truncate=None,
+        phdrs=True, shentsize=24):
+    """A minimal little-endian x86-64 ELF: one PT_LOAD, a symbol table
+    (SHT_DYNSYM 11 or SHT_SYMTAB 2) with its string table, .rodata and the
+    section name table."""
+    shstr = b"\0.dynsym\0.dynstr\0.rodata\0.shstrtab\0"
+    names = {n: shstr.index(n.encode() + b"\0") for n in
+             (".dynsym", ".dynstr", ".rodata", ".shstrtab")}
+    strtab = b"\0"
+    syms = [b"\0" * 24]
+    for name, value in symbols:
+        off = len(strtab)
+        strtab += name.encode() + b"\0"
+        # st_name, st_info (global object), st_other, st_shndx (.rodata), value, size
+        syms.append(struct.pack("<IBBHQQ", off, 0x11, 0, 3, value, 8))
+    symdata = b"".join(syms)
+    ehsize, phsize = 64, 56
+    off = ehsize + (phsize if phdrs else 0)
+    layout = []
+    for data in (symdata, strtab, rodata, shstr):
+        layout.append(off)
+        off += len(data)
+    shoff = (off + 7) & ~7
+    body = bytearray()
+    body += b"\x7fELF" + bytes([elfclass, 1, 1, 0]) + b"\0" * 8
+    body += struct.pack("<HHIQQQIHHHHHH", etype, 62, 1, 0x1000,
+                        ehsize if phdrs else 0, shoff, 0, ehsize, phsize,
+                        1 if phdrs else 0, 64, 5, 4)
+    if phdrs:
+        body += struct.pack("<IIQQQQQQ", 1, 5, 0, 0x400000 if etype == 2 else 0,
+                            0x400000 if etype == 2 else 0, off, off, 0x1000)
+    for data in (symdata, strtab, rodata, shstr):
+        body += data
+    body += b"\0" * (shoff - len(body))
+    sh = [b"\0" * 64]
+    # name, type, flags, addr, offset, size, link, info, align, entsize
+    sh.append(struct.pack("<IIQQQQIIQQ", names[".dynsym"], symtab_type, 2, 0, layout[0],
+                          len(symdata), 2, 1, 8, shentsize))
+    sh.append(struct.pack("<IIQQQQIIQQ", names[".dynstr"], 3, 2, 0, layout[1], len(strtab),
+                          0, 0, 1, 0))
+    sh.append(struct.pack("<IIQQQQIIQQ", names[".rodata"], 1, 2, 0, layout[2], len(rodata),
+                          0, 0, 8, 0))
+    sh.append(struct.pack("<IIQQQQIIQQ", names[".shstrtab"], 3, 0, 0, layout[3], len(shstr),
+                          0, 0, 1, 0))
+    body += b"".join(sh)
+    if truncate:
+        body = body[:truncate]
+    return bytes(body)
+
+
+def pyelf_seeds(c):
+    py3 = [("_PyRuntime", 0x4000), ("PyCode_Type", 0x5000), ("Py_Version", 0x6000)]
+    c.add("libpython3.12", elf(py3, b"\0abc\0" + b"3.12.1\0"))
+    c.add("python3.11-exec", elf(py3[:2], b"\x003.11.2\0", etype=2, symtab_type=2))
+    c.add("merged-path", elf(py3[:2], b"\0/build/Python-3.7.16\0" + b"3.7.16+\0"))
+    c.add("python2.7", elf([("interp_head", 0x4000), ("_PyThreadState_Current", 0x4100),
+                            ("PyCode_Type", 0x5000)], b"\x002.7.18\0", symtab_type=2))
+    c.add("many-versions", elf(py3, b"".join(b"\x003.%d.%d\0" % (i, i) for i in range(12))))
+    c.add("no-python", elf([("main", 0x1000)], b"\0hello\0"))
+    c.add("elfclass32", elf(py3, b"\x003.12.1\0", elfclass=1))
+    c.add("no-phdr", elf(py3, b"\x003.12.1\0", phdrs=False))
+    c.add("truncated", elf(py3, b"\x003.12.1\0", truncate=200))
+    c.add("bad-entsize", elf(py3, b"\x003.12.1\0", shentsize=7))
+    c.add("version-string", b"3.12.1\0")
+
+
+# ---- /proc/PID/maps ----
+
+def procmaps_seeds(c):
+    lines = [
+        b"55a12f816000-55a12f818000 r--p 00000000 fe:00 247134"
+        b"                     /usr/bin/python3.11\n",
+        b"7f3c1a200000-7f3c1a5f0000 r-xp 00096000 08:01 1311234"
+        b"                    /usr/lib/x86_64-linux-gnu/libpython3.12.so.1.0\n",
+        b"7ffd4f9e2000-7ffd4fa03000 rw-p 00000000 00:00 0                          [stack]\n",
+        b"7f3c19e00000-7f3c19f00000 rw-p 00000000 00:00 0 \n",
+        b"7f3c19e00000-7f3c19f00000 rw-s 00000000 00:05 1025"
+        b"                      /memfd:python (deleted)\n",
+        b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0"
+        b"                  [vsyscall]\n",
+        b"00400000-00401000 r-xp 00000000 103:02 12 /home/u/a dir/python3 x\n",
+    ]
+    for i, line in enumerate(lines):
+        c.add("line%d" % i, line)
+    c.add("file", b"".join(lines))
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            c.add("self", f.read()[:4000])
+    except OSError:
+        pass
+
+
+# ---- protobuf ----
+
+def varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def field(num, wire, payload):
+    return varint(num << 3 | wire) + payload
+
+
+def protobuf_seeds(c):
+    inner = field(1, 0, varint(7)) + field(2, 2, varint(3) + b"abc")
+    msg = (field(1, 0, varint(150)) + field(2, 2, varint(len(inner)) + inner)
+           + field(3, 1, b"\x01" * 8) + field(4, 5, b"\x02" * 4)
+           + field(5, 2, varint(3) + varint(1) + varint(2) + varint(3)))
+    c.add("read-message", b"\x01" + msg)
+    c.add("read-max-varint", b"\x01" + field(1, 0, b"\xff" * 9 + b"\x01"))
+    c.add("read-overlong", b"\x01" + field(1, 0, b"\xff" * 10 + b"\x01"))
+    c.add("read-truncated-len", b"\x01" + field(2, 2, varint(100) + b"x"))
+    c.add("read-bad-wire", b"\x01" + bytes([1 << 3 | 7]))
+    # encoder: op byte (kind | len << 2), field (8), value (8), data
+    ops = b""
+    for kind, data in ((0, b""), (1, b"hello"), (2, b"\x01\x02\xff"), (3, b"nested")):
+        ops += bytes([kind | len(data) << 2]) + struct.pack("<QQ", 5 + kind, 2 ** 63 + kind) + data
+    c.add("write-ops", b"\x00" + ops)
+
+
+# ---- _Py_DebugOffsets ----
+
+def debugoffsets_seeds(c):
+    minors = {13: 0, 14: 1, 15: 2}
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "debugoffsets", "*.bin"))):
+        data = open(path, "rb").read()
+        header, _, block = data.partition(b"\n")
+        minor = int(header.split()[3])
+        name = os.path.basename(path)[:-4]
+        c.add(name, bytes([minors[minor]]) + block)
+        c.add(name + "-as-3.12", bytes([3]) + block[:64])
+
+
+# ---- writers ----
+
+def pstr(b):
+    return bytes([len(b)]) + b
+
+
+def writers_seeds(c):
+    frames = (b"F" + pstr(b"main") + pstr(b"/srv/app.py") + pstr(b"app.py") + b"\x00\x05\x00"
+              + b"F" + pstr(b"a<b>&\"c';semi\nnl") + pstr(b"/srv/x\xff.py") + pstr(b"x.py")
+              + b"\x00\x07\x00"
+              + b"F" + pstr(b"<unknown>") + pstr(b"") + pstr(b"") + b"\x00\x00\x02"
+              + b"F" + pstr(b"bad\xc0\xaf\xed\xa0\x80\x01\x1b[31m") + pstr(b"/b.py")
+              + pstr(b"b.py") + b"\xff\x02\x01")
+    samples = b""
+    for i in range(6):
+        # pid, tid, thread name, cmdline, active, depth, frames, count, time
+        samples += (b"S" + bytes([i % 2, i % 3]) + pstr(b"Thread-\xe2\x98\x83")
+                    + pstr(b"python \"x\" <y>") + b"\x01" + bytes([3, 0, 1 + i % 4, 2])
+                    + bytes([i, i * 3]))
+    for fmt in range(5):
+        for opt in (0x00, 0x0f, 0x7f):
+            c.add("fmt%d-opt%02x" % (fmt, opt), bytes([fmt, opt]) + frames + samples)
+
+
+def record_seeds(c, base):
+    binary = os.path.join(ROOT, ".output", "fuzz", "fuzz_record")
+    if not os.path.exists(binary):
+        print("gen_corpus: %s not built, no fuzz_record seeds" % binary, file=sys.stderr)
+        return
+    env = dict(os.environ, FUZZ_RECORD_SEEDS=c.dir)
+    subprocess.run([binary], env=env, check=True, stdout=subprocess.DEVNULL)
+    c.n = len(os.listdir(c.dir))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--output-dir", default=os.path.join(ROOT, "tests", "fuzz", "corpus"))
+    args = ap.parse_args()
+    for target, fn in (("linetable", linetable_seeds), ("pystr", pystr_seeds),
+                       ("pyelf", pyelf_seeds), ("procmaps", procmaps_seeds),
+                       ("protobuf", protobuf_seeds), ("debugoffsets", debugoffsets_seeds),
+                       ("writers", writers_seeds)):
+        c = Corpus(args.output_dir, target)
+        fn(c)
+        print("%-14s %d seeds" % (target, c.n))
+    c = Corpus(args.output_dir, "record")
+    record_seeds(c, args.output_dir)
+    print("%-14s %d seeds" % ("record", c.n))
+
+
+if __name__ == "__main__":
+    main()
