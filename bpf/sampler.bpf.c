@@ -72,6 +72,13 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* Process exec / fork / exit events: their own buffer, so a burst of samples
+ * that fills the one above never costs the collector a process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} proc_events SEC(".maps");
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);
@@ -526,7 +533,7 @@ static __always_inline void proc_event(__u32 kind, __u32 pid, __u32 ppid)
 		.ts = bpf_ktime_get_ns(),
 	};
 
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&proc_events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
 		count(PY_C_EVENTS_LOST);
 }
 

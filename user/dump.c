@@ -284,6 +284,11 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		sts[n].cmdline = p->cmdline;
 		n++;
 	}
+	/* Gone before its threads could be read: that is no answer. */
+	if (!n && py_process__gone(p->pid)) {
+		err = -ESRCH;
+		goto cleanup;
+	}
 	if (o->json)
 		print_json(sts, n, first);
 	else
@@ -362,7 +367,7 @@ int cmd_dump(const struct dump_opts *o)
 	int err, status = EXIT_FAILURE_;
 
 	err = py_process__open(o->pid, &root, why, sizeof(why));
-	if (err == -ESRCH || (err == -ENOENT && kill(o->pid, 0) && errno == ESRCH)) {
+	if (err == -ESRCH || (err && py_process__gone(o->pid))) {
 		pr_err("no process with pid %d", o->pid);
 		return EXIT_NO_PROCESS;
 	}
@@ -398,6 +403,13 @@ int cmd_dump(const struct dump_opts *o)
 		}
 		err = dump_one(s, p, o, &c, &first);
 		py_process__free(p);
+		if (err && pids[i] != o->pid && py_process__gone(pids[i]))
+			continue;	/* a descendant that exited meanwhile */
+		if (err == -ESRCH || (err && py_process__gone(pids[i]))) {
+			pr_err("no process with pid %d: it exited while being dumped", pids[i]);
+			status = EXIT_NO_PROCESS;
+			goto cleanup;
+		}
 		if (err) {
 			pr_err("cannot dump pid %d: %s", pids[i], strerror(-err));
 			goto cleanup;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "dump.h"
 #include "record.h"
+#include "upload.h"
 
 #define MAX_RATE 10000
 
@@ -46,6 +47,13 @@ static const char usage_text[] =
 	"                          pprof unless -f says otherwise; runs until\n"
 	"                          stopped without -d; SIGHUP writes early\n"
 	"      --keep N            continuous mode: keep the newest N profiles\n"
+	"      --upload URL        continuous mode: send each interval's pprof to a\n"
+	"                          Pyroscope-compatible backend (POST URL/ingest);\n"
+	"                          files are written too only with -o\n"
+	"      --app-name NAME     the application name of uploads (default: one\n"
+	"                          upload per process, named from its command line)\n"
+	"      --tag KEY=VALUE     a label on every upload (repeatable); host and pid\n"
+	"                          are added unless given\n"
 	"      --ringbuf-size N    BPF ring buffer size in bytes (power of two)\n"
 	"      --btf FILE          kernel BTF to use instead of the running kernel's\n"
 	"  -v, --verbose           more messages (twice: libbpf's too)\n"
@@ -74,7 +82,7 @@ static const char usage_text[] =
 	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.\n";
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
-       OPT_KEEP };
+       OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -92,6 +100,9 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "upload", required_argument, NULL, OPT_UPLOAD },
+	{ "app-name", required_argument, NULL, OPT_APP_NAME },
+	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -133,6 +144,29 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry 'pyspy-bpf --help' for more information.\n");
 	return EXIT_USAGE;
+}
+
+/*
+ * After getopt_long returned '?' or ':': name the option that is wrong, also
+ * inside a cluster of short options (-Zt), where argv[optind - 1] is the
+ * cluster or, after it, the next argument.
+ */
+static int bad_option(int c, char **argv)
+{
+	char name[64];
+	const char *arg = argv[optind - 1];
+
+	if (!strncmp(arg, "--", 2) && arg[2]) {
+		/* A long option: as written, up to its '='. */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	} else if (optopt > 0 && optopt < 256) {
+		snprintf(name, sizeof(name), "-%c", optopt);
+	} else {
+		snprintf(name, sizeof(name), "%s", arg);
+	}
+	if (c == ':')
+		return usage_error("option '%s' needs a value", name);
+	return usage_error("unknown option '%s'", name);
 }
 
 static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -251,10 +285,8 @@ static int main_dump(int argc, char **argv)
 		case 'V':
 			printf("pyspy-bpf %s\n", PYSPY_VERSION);
 			return EXIT_OK;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			return bad_option(c, argv);
 		}
 	}
 	if (optind < argc)
@@ -314,10 +346,8 @@ static int main_top(int argc, char **argv)
 		case 'V':
 			printf("pyspy-bpf %s\n", PYSPY_VERSION);
 			return EXIT_OK;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			return bad_option(c, argv);
 		}
 	}
 	if (optind < argc)
@@ -417,6 +447,26 @@ int main(int argc, char **argv)
 				return usage_error("invalid --keep '%s': a positive count", optarg);
 			o.keep = v;
 			break;
+		case OPT_UPLOAD:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return usage_error("invalid --upload '%s': an http:// or https:// URL",
+						   optarg);
+			o.upload_url = optarg;
+			break;
+		case OPT_APP_NAME:
+			if (upload__check_name(optarg))
+				return usage_error("invalid --app-name '%s': letters, digits and _ . - /",
+						   optarg);
+			o.app_name = optarg;
+			break;
+		case OPT_TAG:
+			if (upload__check_label(optarg))
+				return usage_error("invalid --tag '%s': KEY=VALUE, KEY of letters, "
+						   "digits, _ and ., VALUE without ',' or '}'", optarg);
+			if (o.ntags == MAX_TAGS)
+				return usage_error("too many --tag (at most %s)", "32");
+			o.tags[o.ntags++] = optarg;
+			break;
 		case OPT_RINGBUF:
 			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))
 				return usage_error("invalid ring buffer size '%s': a power of two from 4096", optarg);
@@ -434,10 +484,8 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("pyspy-bpf %s\n", PYSPY_VERSION);
 			return EXIT_OK;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			return bad_option(c, argv);
 		}
 	}
 	/* What is left is a command to start and profile (after "--"). */
@@ -448,12 +496,24 @@ int main(int argc, char **argv)
 	}
 	if (o.keep && !o.interval)
 		return usage_error("--keep needs --interval%s", "");
+	if ((o.app_name || o.ntags) && !o.upload_url)
+		return usage_error("--app-name and --tag go with --upload%s", "");
+	if (o.upload_url) {
+		if (format_set && o.out.format != FMT_PPROF && !o.output)
+			return usage_error("--upload sends pprof: -f %s needs -o for the files",
+					   output__name(o.out.format));
+		if (!o.interval)
+			o.interval = 60;
+	}
 	if (o.interval) {
 		if (o.command)
 			return usage_error("--interval profiles running processes, not a command%s", "");
 		if (!format_set)
 			o.out.format = FMT_PPROF;
-		o.interval_dir = o.output ? o.output : ".";
+		/* Uploading alone writes no files: a service would fill its folder. */
+		o.interval_dir = o.output ? o.output : o.upload_url ? NULL : ".";
+	}
+	if (o.interval_dir) {
 		if (stat(o.interval_dir, &st) || !S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "pyspy-bpf: --interval writes into a folder: '%s' is not one\n",
 				o.interval_dir);

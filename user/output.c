@@ -82,7 +82,11 @@ int outfile__open(const char *path, struct outfile **out)
 			err = -ELOOP;
 			goto fail;
 		}
-		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			err = -EISDIR;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
 			fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 			if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
 				err = -errno;

@@ -572,11 +572,51 @@ static void refresh_py_names(struct py_process *p)
 	free(names);
 }
 
+/*
+ * Reading threading's names walks the target's objects: up to tens of
+ * milliseconds in a large process. It happens on the sample path, so it is
+ * rationed: collector-wide, at most NAMES_BUDGET_NS of every second (a token
+ * bucket), and per process with a back-off while the thread asked for is not
+ * among the names (a thread threading does not know, or a process that
+ * never imported it). Meanwhile the kernel's thread name stands in.
+ */
+#define NAMES_BUDGET_NS (20 * 1000000LL)	/* per second of wall time */
+#define NAMES_BURST_NS (100 * 1000000LL)
+#define NAMES_WAIT_MIN_NS 1000000000ULL
+#define NAMES_WAIT_MAX_NS (60 * 1000000000ULL)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int64_t names_tokens = NAMES_BURST_NS;
+static uint64_t names_refilled;
+
+static bool names_budget_take(uint64_t now)
+{
+	if (names_refilled) {
+		names_tokens += (int64_t)((now - names_refilled) / 1e9 * NAMES_BUDGET_NS);
+		if (names_tokens > NAMES_BURST_NS)
+			names_tokens = NAMES_BURST_NS;
+	}
+	names_refilled = now;
+	return names_tokens > 0;
+}
+
+/* Paid after the fact: the next refreshes wait until the debt is gone. */
+static void names_budget_spend(uint64_t ns)
+{
+	names_tokens -= (int64_t)ns;
+}
+
 const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident)
 {
 	char path[96], buf[64];
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now, took;
 	char *name;
 	ssize_t n;
 	int fd;
@@ -584,12 +624,22 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	name = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
 	if (name)
 		return name;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	if (!p->py_names_at || now - p->py_names_at >= 1000000000ULL) {
+	now = mono_ns();
+	if ((!p->py_names_at || now - p->py_names_at >= p->py_names_wait) &&
+	    names_budget_take(now)) {
 		p->py_names_at = now;
 		refresh_py_names(p);
+		took = mono_ns() - now;
+		names_budget_spend(took);
 		name = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
+		/* Not there: ask again later, later each time; and never spend
+		 * more than 1% of this process's time on it. */
+		p->py_names_wait = name ? NAMES_WAIT_MIN_NS :
+			p->py_names_wait ? p->py_names_wait * 2 : NAMES_WAIT_MIN_NS;
+		if (p->py_names_wait > NAMES_WAIT_MAX_NS)
+			p->py_names_wait = NAMES_WAIT_MAX_NS;
+		if (p->py_names_wait < took * 100)
+			p->py_names_wait = took * 100;
 		if (name)
 			return name;
 	}
@@ -613,4 +663,26 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 		return "";
 	}
 	return name;
+}
+
+bool py_process__gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	/* The state follows the last ')': the name may hold any character. */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }

@@ -31,6 +31,7 @@ struct py_process {
 	struct hashmap *thread_names;	/* tid -> char *, the kernel's names */
 	struct hashmap *py_names;	/* pthread ident -> char *, threading's */
 	uint64_t py_names_at;		/* CLOCK_MONOTONIC ns of the last read */
+	uint64_t py_names_wait;		/* ns before the next one may start */
 };
 
 /*
@@ -39,6 +40,8 @@ struct py_process {
  * its interpreter cannot be read, with the reason in why.
  */
 int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen);
+/* The process no longer runs: no such pid, or a zombie waiting to be reaped. */
+bool py_process__gone(pid_t pid);
 /* A forked child: the parent's layout at the same addresses. */
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
 void py_process__free(struct py_process *p);

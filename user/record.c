@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "sampler.h"
 #include "stack.h"
 #include "top.h"
+#include "upload.h"
 
 /* How long the collector sleeps between ring-buffer drains. */
 #define POLL_NS (50 * 1000000ULL)
@@ -55,8 +57,17 @@ struct collector {
 	uint64_t drops[D__MAX];
 	struct symbolize_stats sym;
 	struct top *top;		/* top: the live table instead of a file */
+	struct uploader *uploader;	/* --upload */
 	uint64_t unsupported;		/* processes refused */
 	bool targets_gone;
+	/* Exits and execs wait until the samples taken before them are read. */
+	struct proc_change {
+		pid_t pid;
+		bool exec;
+	} *changes;
+	size_t nchanges, changes_cap;
+	uint64_t events_lost;		/* process events the kernel could not queue */
+	uint64_t next_sweep;		/* next check of every known process */
 };
 
 static volatile sig_atomic_t stop_requested, flush_requested;
@@ -239,6 +250,91 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		c->written++;
 }
 
+static void apply_change(struct collector *c, pid_t pid, bool exec)
+{
+	if (exec) {
+		/* The old image is gone; the new one may be Python (later). */
+		if (hashmap__get(c->procs, pid) || is_followed(c, pid)) {
+			drop_process(c, pid);
+			schedule(c, pid);
+		}
+		return;
+	}
+	drop_process(c, pid);
+	free(hashmap__del(c->pending, pid));
+	hashmap__del(c->refused, pid);
+	if (pid != c->child)
+		hashmap__del(c->family, pid);
+}
+
+/*
+ * Process events come through their own ring buffer, read before the
+ * samples: an exit applied at once would make the samples the process took
+ * just before it unreadable. They wait in order until the samples are read.
+ */
+static void defer_change(struct collector *c, pid_t pid, bool exec)
+{
+	if (c->nchanges == c->changes_cap) {
+		size_t cap = c->changes_cap ? c->changes_cap * 2 : 64;
+		struct proc_change *n = realloc(c->changes, cap * sizeof(*n));
+
+		if (!n) {
+			apply_change(c, pid, exec);
+			return;
+		}
+		c->changes = n;
+		c->changes_cap = cap;
+	}
+	c->changes[c->nchanges++] = (struct proc_change){ .pid = pid, .exec = exec };
+}
+
+static void scan_proc(struct collector *c);
+
+/*
+ * Once a second, and at once after the kernel lost process events: every
+ * known process that is gone is dropped (its exit event may be the one
+ * lost), and host-wide, /proc is scanned again for processes whose exec
+ * was lost.
+ */
+static void sweep(struct collector *c, uint64_t now)
+{
+	uint64_t k[PY_C__MAX] = { 0 }, key;
+	bool lost = false;
+	pid_t gone[256];
+	size_t pos = 0, n = 0;
+	void *v;
+
+	sampler__counters(c->sampler, k);
+	if (k[PY_C_EVENTS_LOST] > c->events_lost) {
+		pr_debug("%" PRIu64 " process events lost: rescanning",
+			 k[PY_C_EVENTS_LOST] - c->events_lost);
+		c->events_lost = k[PY_C_EVENTS_LOST];
+		lost = true;
+	}
+	if (!lost && now < c->next_sweep)
+		return;
+	c->next_sweep = now + 1000000000ULL;
+	while (n < 256 && hashmap__next(c->procs, &pos, &key, &v))
+		if (py_process__gone((pid_t)key))
+			gone[n++] = (pid_t)key;
+	for (size_t i = 0; i < n; i++)
+		apply_change(c, gone[i], false);
+	if (lost && host_wide(c))
+		scan_proc(c);
+}
+
+/* Reads what the kernel queued: process events, samples, then the exits. */
+static void drain(struct collector *c)
+{
+	size_t i;
+
+	sampler__drain(c->sampler);
+	for (i = 0; i < c->nchanges; i++)
+		apply_change(c, c->changes[i].pid, c->changes[i].exec);
+	c->nchanges = 0;
+	sweep(c, now_ns());
+}
+
 static int on_record(void *ctx, const void *data, size_t size)
 {
 	struct collector *c = ctx;
@@ -261,10 +357,7 @@ static int on_record(void *ctx, const void *data, size_t size)
 	}
 	switch (ev->kind) {
 	case PY_REC_EXEC:
-		if (hashmap__get(c->procs, ev->pid) || is_followed(c, ev->pid)) {
-			drop_process(c, ev->pid);
-			schedule(c, ev->pid);
-		}
+		defer_change(c, ev->pid, true);
 		break;
 	case PY_REC_FORK:
 		if (c->o->subprocesses && hashmap__get(c->family, ev->ppid))
@@ -278,11 +371,7 @@ static int on_record(void *ctx, const void *data, size_t size)
 			py_process__free(child);
 		break;
 	case PY_REC_EXIT:
-		drop_process(c, ev->pid);
-		free(hashmap__del(c->pending, ev->pid));
-		hashmap__del(c->refused, ev->pid);
-		if ((pid_t)ev->pid != c->child)
-			hashmap__del(c->family, ev->pid);
+		defer_change(c, ev->pid, false);
 		break;
 	default:
 		c->drops[D_MALFORMED]++;
@@ -302,7 +391,8 @@ static void scan_proc(struct collector *c)
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
-		if (*end || pid <= 0 || pid == self)
+		if (*end || pid <= 0 || pid == self || hashmap__get(c->procs, pid) ||
+		    hashmap__get(c->pending, pid))
 			continue;
 		try_attach(c, pid, false);
 	}
@@ -425,9 +515,14 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		{ D_MALFORMED, false, "malformed record" },
 		{ D_EMPTY, false, "no Python frame" },
 	};
-	char buf[1024];
+	char buf[1024], lost[96] = "";
 	size_t n = 0;
 
+	/* Exits lost are caught by the sweep; a lost exec or fork can cost a
+	 * process until the next scan: say so. */
+	if (k[PY_C_EVENTS_LOST])
+		snprintf(lost, sizeof(lost), "; process events lost: %" PRIu64 " (ring buffer full)",
+			 k[PY_C_EVENTS_LOST]);
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
 		uint64_t v = reasons[i].bpf ? k[reasons[i].idx] : c->drops[reasons[i].idx];
 
@@ -440,9 +535,9 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 	fprintf(stderr,
 		"pyspy-bpf: wrote %s profile to '%s': %" PRIu64 " samples, %" PRIu64
 		" processes, %zu distinct stacks; not in output: %s; truncated stacks: %" PRIu64
-		", unknown frames: %" PRIu64 "\n",
+		", unknown frames: %" PRIu64 "%s\n",
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
-		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames);
+		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames, lost);
 	if (strcmp(path, "-"))
 		fprintf(stderr, "pyspy-bpf: %s\n", open_hint(c->o->out.format));
 }
@@ -460,7 +555,7 @@ static void prune(const char *dir, const char *ext, unsigned int keep)
 	struct dirent *de;
 	DIR *d;
 
-	if (!keep || !(d = opendir(dir)))
+	if (!(d = opendir(dir)))
 		return;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name), el = strlen(ext);
@@ -494,8 +589,160 @@ static void prune(const char *dir, const char *ext, unsigned int keep)
 }
 
 /*
+ * An upload's application name from a process's command line, as people
+ * name their services: the script or module run by python ("web" for
+ * "python3 -u /srv/web.py", "celery" for "python -m celery worker"), else
+ * the executable's name; reduced to the characters Pyroscope accepts.
+ */
+static void app_name_of(const char *cmdline, char *out, size_t len)
+{
+	char word[256];
+	const char *p = cmdline ? cmdline : "", *base, *w;
+	size_t n, i = 0;
+	bool python = false, first = true, module = false;
+
+	out[0] = 0;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, " ");
+		snprintf(word, sizeof(word), "%.*s", (int)n, p);
+		p += n;
+		base = strrchr(word, '/');
+		base = base ? base + 1 : word;
+		if (first) {
+			first = false;
+			python = !strncmp(base, "python", 6) || !strncmp(base, "pypy", 4);
+			if (python)
+				continue;
+		} else if (python && !module) {
+			if (!strcmp(word, "-m")) {
+				module = true;
+				continue;
+			}
+			if (!strcmp(word, "-c")) {
+				base = "python-c";
+			} else if (word[0] == '-') {
+				continue;
+			}
+		}
+		w = base;
+		for (i = 0; w[i] && i + 1 < len; i++)
+			out[i] = isalnum((unsigned char)w[i]) || strchr("_.-", w[i]) ? w[i] : '_';
+		out[i] = 0;
+		if (i > 3 && !strcmp(out + i - 3, ".py"))
+			out[i - 3] = 0;
+		break;
+	}
+	if (!out[0])
+		snprintf(out, len, "python");
+}
+
+static bool has_label(const struct record_opts *o, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (unsigned int i = 0; i < o->ntags; i++)
+		if (!strncmp(o->tags[i], key, kl) && o->tags[i][kl] == '=')
+			return true;
+	return false;
+}
+
+/* Sends one aggregate as pprof; labels: the tags, then host and pid unless
+ * a tag names them. */
+static int upload_agg(struct collector *c, const struct agg *a, const char *name, int pid,
+		      uint64_t from_s, uint64_t until_s)
+{
+	struct record_opts *o = c->o;
+	struct output_opts oo = o->out;
+	const char *labels[MAX_TAGS + 2];
+	char host[300], pidl[32], hn[256];
+	size_t nl = 0, len = 0;
+	char *buf = NULL;
+	FILE *f;
+	int err;
+
+	for (unsigned int i = 0; i < o->ntags; i++)
+		labels[nl++] = o->tags[i];
+	if (!has_label(o, "host") && !gethostname(hn, sizeof(hn))) {
+		hn[sizeof(hn) - 1] = 0;
+		snprintf(host, sizeof(host), "host=%s", hn);
+		if (!upload__check_label(host))
+			labels[nl++] = host;
+	}
+	if (pid && !has_label(o, "pid")) {
+		snprintf(pidl, sizeof(pidl), "pid=%d", pid);
+		labels[nl++] = pidl;
+	}
+	oo.format = FMT_PPROF;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -errno;
+	err = write_pprof(f, a, &oo);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (!err)
+		err = uploader__push(c->uploader, buf, len, name, labels, nl, from_s, until_s,
+				     o->rate);
+	free(buf);
+	return err;
+}
+
+/* Each interval: one upload under --app-name, or one per process. */
+static void upload_interval(struct collector *c, uint64_t from_s, uint64_t until_s)
+{
+	const struct stack_trace *st;
+	struct hashmap *by_pid;
+	size_t pos = 0;
+	void *v;
+	int err = 0;
+
+	if (c->o->app_name) {
+		err = upload_agg(c, c->agg, c->o->app_name, 0, from_s, until_s);
+		if (err)
+			pr_warn("cannot queue the profile for upload: %s", strerror(-err));
+		return;
+	}
+	by_pid = hashmap__new();
+	if (!by_pid) {
+		pr_warn("cannot queue the profiles for upload: out of memory");
+		return;
+	}
+	/* The stacks' frames stay the interval aggregate's: it outlives these. */
+	while (!err && agg__next(c->agg, &pos, &st)) {
+		struct agg *a = hashmap__get(by_pid, (uint32_t)st->pid);
+
+		if (!a && (!(a = agg__new()) || hashmap__put(by_pid, (uint32_t)st->pid, a))) {
+			agg__free(a);
+			err = -ENOMEM;
+			break;
+		}
+		err = agg__add(a, st, st->count, 0);
+	}
+	pos = 0;
+	while (hashmap__next(by_pid, &pos, NULL, &v)) {
+		struct agg *a = v;
+		const struct stack_trace *first;
+		size_t p0 = 0;
+		char name[128];
+
+		if (!err && agg__next(a, &p0, &first)) {
+			app_name_of(first->cmdline, name, sizeof(name));
+			err = upload_agg(c, a, name, first->pid, from_s, until_s);
+		}
+		agg__free(a);
+	}
+	hashmap__free(by_pid);
+	if (err)
+		pr_warn("cannot queue the profiles for upload: %s", strerror(-err));
+}
+
+/*
  * Continuous mode: the interval's profile, written atomically into the
- * folder under its start time, then a fresh aggregate for the next one.
+ * folder under its start time and/or queued for upload, then a fresh
+ * aggregate for the next one.
  */
 static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t start_mono_ns,
 			  uint64_t now_mono_ns)
@@ -506,34 +753,42 @@ static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t 
 	struct outfile *out = NULL;
 	struct agg *fresh;
 	struct tm tm;
-	int err;
+	int err = 0;
 
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	/* Milliseconds too: a SIGHUP can end two intervals within a second. */
-	if (snprintf(path, sizeof(path), "%s%spyspy-bpf-%s.%03uZ.%s", o->interval_dir,
-		     o->interval_dir[strlen(o->interval_dir) - 1] == '/' ? "" : "/", stamp,
-		     (unsigned int)(start_unix_ns / 1000000 % 1000),
-		     output__ext(o->out.format)) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
 	o->out.start_unix_ns = start_unix_ns;
 	o->out.start_mono_ns = start_mono_ns;
 	o->out.duration_s = (now_mono_ns - start_mono_ns) / 1e9;
-	err = outfile__open(path, &out);
-	if (!err)
-		err = output__write(outfile__stream(out), c->agg, &o->out);
-	if (!err) {
-		err = outfile__commit(out);
-		out = NULL;
-	}
-	outfile__abort(out);
-	if (err) {
-		pr_err("cannot write '%s': %s", path, strerror(-err));
-	} else {
-		fprintf(stderr, "pyspy-bpf: wrote %s profile to '%s': %" PRIu64 " samples, %zu processes\n",
-			output__name(o->out.format), path, agg__total(c->agg),
-			hashmap__size(c->procs));
-		prune(o->interval_dir, output__ext(o->out.format), o->keep);
+	if (c->uploader)
+		upload_interval(c, start_unix_ns / 1000000000ULL,
+				(start_unix_ns + (now_mono_ns - start_mono_ns)) / 1000000000ULL);
+	if (o->interval_dir) {
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+		/* Milliseconds too: a SIGHUP can end two intervals within a second. */
+		if (snprintf(path, sizeof(path), "%s%spyspy-bpf-%s.%03uZ.%s", o->interval_dir,
+			     o->interval_dir[strlen(o->interval_dir) - 1] == '/' ? "" : "/", stamp,
+			     (unsigned int)(start_unix_ns / 1000000 % 1000),
+			     output__ext(o->out.format)) >= (int)sizeof(path))
+			err = -ENAMETOOLONG;
+		if (!err)
+			err = outfile__open(path, &out);
+		if (!err)
+			err = output__write(outfile__stream(out), c->agg, &o->out);
+		if (!err) {
+			/* Make room first: never more than --keep files in sight. */
+			if (o->keep)
+				prune(o->interval_dir, output__ext(o->out.format), o->keep - 1);
+			err = outfile__commit(out);
+			out = NULL;
+		}
+		outfile__abort(out);
+		if (err) {
+			pr_err("cannot write '%s': %s", path, strerror(-err));
+		} else {
+			fprintf(stderr, "pyspy-bpf: wrote %s profile to '%s': %" PRIu64
+				" samples, %zu processes\n", output__name(o->out.format), path,
+				agg__total(c->agg), hashmap__size(c->procs));
+		}
 	}
 	fresh = agg__new();
 	if (!fresh)
@@ -589,6 +844,16 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_OUTPUT;
 		goto cleanup;
 	}
+	if (o->upload_url) {
+		struct upload_opts uo = { .url = o->upload_url };
+
+		err = uploader__new(&c.uploader, &uo);
+		if (err) {
+			pr_err("cannot upload to '%s': %s", o->upload_url, strerror(-err));
+			status = err == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_;
+			goto cleanup;
+		}
+	}
 	for (i = 0; i < o->npids; i++)
 		add_family(&c, o->pids[i]);
 	for (i = 0; i < o->npids; i++) {
@@ -596,7 +861,7 @@ int cmd_record(struct record_opts *o)
 		char why[256];
 
 		err = py_process__open(o->pids[i], &p, why, sizeof(why));
-		if (err == -ESRCH || (err == -ENOENT && kill(o->pids[i], 0) && errno == ESRCH)) {
+		if (err == -ESRCH || (err && py_process__gone(o->pids[i]))) {
 			pr_err("no process with pid %d", o->pids[i]);
 			status = EXIT_NO_PROCESS;
 			goto cleanup;
@@ -687,7 +952,7 @@ int cmd_record(struct record_opts *o)
 		}
 		if (now >= next_drain) {
 			reap_child(&c);
-			sampler__drain(c.sampler);
+			drain(&c);
 			run_pending(&c);
 			if (!host_wide(&c) && !any_target_alive(&c)) {
 				c.targets_gone = true;
@@ -696,7 +961,7 @@ int cmd_record(struct record_opts *o)
 			next_drain = now + POLL_NS;
 		}
 		if (continuous && (now >= next_flush || flush_requested)) {
-			sampler__drain(c.sampler);
+			drain(&c);
 			flush_interval(&c, interval_unix, interval_mono, now);
 			flush_requested = 0;
 			interval_unix += now - interval_mono;
@@ -723,7 +988,7 @@ int cmd_record(struct record_opts *o)
 			nanosleep(&ts, NULL);
 		}
 	}
-	sampler__drain(c.sampler);
+	drain(&c);
 	if (status_tty)
 		live_status(&c, 0, true);
 	sampler__counters(c.sampler, counters);
@@ -767,6 +1032,21 @@ int cmd_record(struct record_opts *o)
 cleanup:
 	if (go_fd >= 0)
 		close(go_fd);	/* the child sees EOF and exits */
+	if (c.uploader) {
+		struct upload_stats us;
+
+		uploader__stats(c.uploader, &us);
+		/* What is still queued gets a last chance, bounded in time. */
+		uploader__free(c.uploader, us.queued ? 10 : 0);
+		fprintf(stderr, "pyspy-bpf: uploaded %" PRIu64 " profiles to '%s'", us.sent,
+			o->upload_url);
+		if (us.dropped_full + us.dropped_retries + us.dropped_rejected)
+			fprintf(stderr, "; dropped %" PRIu64 " (queue full %" PRIu64 ", retries %"
+				PRIu64 ", rejected %" PRIu64 ")",
+				us.dropped_full + us.dropped_retries + us.dropped_rejected,
+				us.dropped_full, us.dropped_retries, us.dropped_rejected);
+		fprintf(stderr, "\n");
+	}
 	top__free(c.top);
 	outfile__abort(out);
 	sampler__free(c.sampler);
@@ -789,5 +1069,6 @@ cleanup:
 	hashmap__free(c.refused);
 	hashmap__free(c.family);
 	agg__free(c.agg);
+	free(c.changes);
 	return status;
 }

@@ -8,6 +8,7 @@
 #include "output.h"
 
 #define MAX_PIDS 64
+#define MAX_TAGS 32
 
 /* Exit statuses, one per kind of failure, so scripts can tell them apart. */
 enum exit_status {
@@ -41,6 +42,10 @@ struct record_opts {
 	double interval;	/* continuous mode: seconds per profile; 0: off */
 	const char *interval_dir; /* ... written into this folder */
 	unsigned int keep;	/* ... keeping the newest this many; 0: all */
+	const char *upload_url;	/* ... each interval's pprof sent there too */
+	const char *app_name;	/* ... under this name; NULL: per process */
+	const char *tags[MAX_TAGS]; /* ... with these "k=v" labels */
+	unsigned int ntags;
 };
 
 int cmd_record(struct record_opts *o);

@@ -139,7 +139,12 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 			goto fail;
 		}
 	}
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	/* Process events first: a drain reads them before the samples. */
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), on_record, s, NULL);
+	if (s->rb && ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.events), on_record, s)) {
+		ring_buffer__free(s->rb);
+		s->rb = NULL;
+	}
 	if (!s->rb) {
 		err = -errno;
 		pr_err("cannot set up the ring buffer: %s", strerror(-err));
