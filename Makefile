@@ -43,7 +43,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install test unit e2e vmlinux interpreters fuzz fuzz-quick bench
+.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench
 
 all: pyspy-bpf
 
@@ -83,6 +83,16 @@ vmlinux:
 
 install: pyspy-bpf
 	install -D -m 0755 pyspy-bpf $(DESTDIR)$(PREFIX)/bin/pyspy-bpf
+
+# The systemd service of continuous mode and the account it runs as.
+SYSTEMD_DIR ?= /etc/systemd/system
+SYSUSERS_DIR ?= /etc/sysusers.d
+install-service: install
+	install -D -m 0644 packaging/pyspy-bpf.service $(DESTDIR)$(SYSTEMD_DIR)/pyspy-bpf.service
+	install -D -m 0644 packaging/pyspy-bpf.sysusers $(DESTDIR)$(SYSUSERS_DIR)/pyspy-bpf.conf
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERS_DIR)/pyspy-bpf.conf; \
+		echo "start it with: systemctl enable --now pyspy-bpf"; fi
 
 # Interpreters from other Debian suites, for the end-to-end tests.
 interpreters:
