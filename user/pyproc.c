@@ -14,6 +14,7 @@
 #include "hashmap.h"
 #include "log.h"
 #include "offsets.h"
+#include "procmaps.h"
 #include "pyproc.h"
 #include "remote.h"
 
@@ -221,18 +222,29 @@ static int find_candidates(pid_t pid, struct candidate *c, int max)
 		return -ENOMEM;
 	}
 	while (fgets(line, sizeof(line), f) && lines++ < MAPS_MAX_LINES) {
-		unsigned long long start, end, off;
-		char perms[8];
-		int pos = 0, i;
+		struct maps_entry e;
+		uint64_t start, end, off;
+		size_t len = strlen(line);
+		int i;
 		const char *file;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %*u %n", &start, &end, perms,
-			   &off, &pos) < 4 || !pos)
+		if (len && line[len - 1] != '\n' && !feof(f)) {
+			/* Longer than any path the kernel prints: skip all of it,
+			 * never read its tail as a line of its own. */
+			int ch;
+
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;
 			continue;
-		file = line + pos;
-		line[strcspn(line, "\n")] = 0;
-		if (file[0] != '/')
+		}
+		if (maps__parse_line(line, len, &e) || !e.pathlen || e.path[0] != '/' ||
+		    e.pathlen >= sizeof(all[0].path))
 			continue;
+		start = e.start;
+		end = e.end;
+		off = e.offset;
+		((char *)e.path)[e.pathlen] = 0;
+		file = e.path;
 		for (i = 0; i < nall; i++)
 			if (!strcmp(all[i].path, file))
 				break;
