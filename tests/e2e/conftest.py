@@ -152,3 +152,11 @@ def parse_frame(text):
     if sep and line.isdigit():
         return name, fname, int(line)
     return name, rest, None
+
+
+def sanitized(binary=None):
+    """pyspy-bpf built with SANITIZE=1 (the ASan runtime linked in): freed
+    memory waits in ASan's quarantine, so RSS checks do not apply; its leak
+    check at exit stands in for them."""
+    with open(binary or os.path.join(ROOT, "pyspy-bpf"), "rb") as f:
+        return b"__asan_init" in f.read()

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import (INTERPRETERS, PROFILER, PROGRAMS, Target, need, parse_frame,
+from conftest import (INTERPRETERS, PROFILER, PROGRAMS, Target, need, parse_frame, sanitized,
                       parse_raw, run_profiler)
 
 SOAK = os.environ.get("PYSPY_SOAK", "") not in ("", "0")
@@ -280,7 +280,12 @@ def run_process_churn(profiler, interp, tmp_path, count, parallel):
                                   missing[:10], err)
     # Per-process state is dropped on exit: memory comes back near its baseline
     # (the aggregated profile itself grows with each distinct process root).
-    assert end_rss - base_rss < 16 * 1024 + count * 4, (base_rss, end_rss, hwm)
+    # Under AddressSanitizer freed memory sits in its quarantine (up to
+    # 256 MiB): the leak check at exit stands in for this one there.
+    if not sanitized(profiler):
+        assert end_rss - base_rss < 16 * 1024 + count * 4, (base_rss, end_rss, hwm)
+    else:
+        print("sanitized build: RSS %d -> %d kB not checked" % (base_rss, end_rss))
     return seen
 
 
@@ -426,7 +431,7 @@ def test_ringbuf_full_target_exit_seen(profiler, interp_any, start_target, tmp_p
     event shares the buffer with the samples. The recording must still end
     when the target does."""
     for attempt in range(3):
-        t = start_target(interp_any, "spin_threads.py", [1.5])
+        t = start_target(interp_any, "spin_threads.py", [4])
         out = tmp_path / ("p%d.txt" % attempt)
         prof = Profiler(["-p", str(t.pid), "-r", "5000", "--ringbuf-size", "4096", "-f", "raw",
                          "-o", str(out)])
