@@ -22,8 +22,19 @@ struct astack {
 	const struct frame *frames[];
 };
 
+/* Slots of the memo of the strings every sample brings (thread name, command
+ * line): by the caller's pointer, checked by content. */
+#define AGG_MEMO 64
+
+struct memo {
+	const char *src;	/* the caller's string */
+	const char *str;	/* its interned copy */
+};
+
 struct agg {
+	uint64_t gen;
 	struct hashmap *strs, *frames, *stacks;
+	struct memo memo[AGG_MEMO];
 	struct astack **order;	/* insertion order, for stable output */
 	size_t n, cap;
 	uint64_t total;
@@ -36,8 +47,11 @@ struct agg *agg__new(void)
 {
 	struct agg *a = calloc(1, sizeof(*a));
 
+	static uint64_t last_gen;
+
 	if (!a)
 		return NULL;
+	a->gen = __atomic_add_fetch(&last_gen, 1, __ATOMIC_RELAXED);
 	a->strs = hashmap__new();
 	a->frames = hashmap__new();
 	a->stacks = hashmap__new();
@@ -74,6 +88,11 @@ void agg__free(struct agg *a)
 	free(a->order);
 	free(a->timeline);
 	free(a);
+}
+
+uint64_t agg__gen(const struct agg *a)
+{
+	return a->gen;
 }
 
 void agg__keep_timeline(struct agg *a)
@@ -177,6 +196,30 @@ const struct frame *agg__frame(struct agg *a, const char *name, const char *file
 	return &e->f;
 }
 
+/*
+ * agg__str() for strings that come back with every sample from the same
+ * caller's memory: a hit costs a compare, not a hash. The pointer only picks
+ * the slot; the content decides, so a caller's string freed and another put
+ * in its place is not mistaken for it.
+ */
+static const char *str_memo(struct agg *a, const char *s)
+{
+	struct memo *m;
+	const char *str;
+
+	if (!s)
+		s = "";
+	m = &a->memo[((uintptr_t)s >> 4 ^ (uintptr_t)s >> 12) & (AGG_MEMO - 1)];
+	if (m->src == s && !strcmp(m->str, s))
+		return m->str;
+	str = agg__str(a, s);
+	if (str) {
+		m->src = s;
+		m->str = str;
+	}
+	return str;
+}
+
 static uint64_t stack_hash(const struct stack_trace *st)
 {
 	uint64_t hdr[5] = { (uint64_t)st->pid, st->thread_id, (uint64_t)st->os_thread_id,
@@ -202,8 +245,8 @@ int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count, uint64
 	struct astack *head, *e;
 	uint64_t h;
 
-	key.thread_name = agg__str(a, st->thread_name);
-	key.cmdline = agg__str(a, st->cmdline);
+	key.thread_name = str_memo(a, st->thread_name);
+	key.cmdline = str_memo(a, st->cmdline);
 	if (!key.thread_name || !key.cmdline)
 		return -ENOMEM;
 	h = stack_hash(&key);

@@ -15,6 +15,10 @@ struct agg;
 
 struct agg *agg__new(void);
 void agg__free(struct agg *a);
+/* A number no other aggregation made by this process has had, never 0: tells
+ * the frames of one aggregation from those of another that freed and
+ * reallocated memory could put at the same address. */
+uint64_t agg__gen(const struct agg *a);
 /* An interned string; NULL only when out of memory. */
 const char *agg__str(struct agg *a, const char *s);
 /* An interned frame (its strings interned too). */

@@ -24,6 +24,8 @@
 #define MAPS_MAX_LINES 65536
 /* Thread names remembered per process. */
 #define THREAD_NAMES_MAX 4096
+/* How long a thread found gone stays so, without asking /proc again. */
+#define GONE_TID_NS 1000000000ULL
 /* Python thread names read per process, at most. */
 #define PY_NAMES_MAX 1024
 
@@ -658,8 +660,20 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	name = hashmap__get(p->thread_names, (uint64_t)tid);
 	if (name)
 		return name;
+	/* Samples are read up to 50 ms late: a short-lived thread is often gone
+	 * by then, and every one of its samples would try /proc again. A thread
+	 * found gone is taken as gone for a second (its tid is not reused that
+	 * soon). */
+	struct gone_tid *gone = &p->gone[(unsigned int)tid % GONE_TIDS];
+
+	if (gone->tid == tid && gone->at && now - gone->at < GONE_TID_NS)
+		return "";
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", p->pid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ESRCH)) {
+		gone->tid = tid;
+		gone->at = now;
+	}
 	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	if (fd >= 0)
 		close(fd);

@@ -15,6 +15,7 @@
 #include "symcache.h"
 
 #define CMDLINE_MAX 4096
+#define GONE_TIDS 64
 
 struct py_process {
 	pid_t pid;
@@ -28,6 +29,10 @@ struct py_process {
 	struct str_layout strings;
 	struct pyobj_reader reader;	/* reads objects of this process */
 	struct symcache *syms;
+	struct gone_tid {
+		int tid;
+		uint64_t at;		/* CLOCK_MONOTONIC ns */
+	} gone[GONE_TIDS];			/* threads found gone when their name was read */
 	struct hashmap *thread_names;	/* tid -> char *, the kernel's names */
 	struct hashmap *py_names;	/* pthread ident -> char *, threading's */
 	uint64_t py_names_at;		/* CLOCK_MONOTONIC ns of the last read */

@@ -13,9 +13,19 @@
 /* The largest code-object prefix any version's fields need. */
 #define CODE_HDR 256
 
+/* One instruction's site: open addressing by lasti, in its entry. */
+struct site_slot {
+	uint32_t lasti;
+	bool used;
+	struct symcache_site s;
+};
+
 struct code_entry {
 	uint32_t check;
 	struct code_info ci;
+	struct symcache_site whole;	/* the function_lines site */
+	struct site_slot *sites;	/* NULL until the first site */
+	uint32_t nsites, cap;		/* cap: 0 or a power of two */
 };
 
 struct symcache {
@@ -24,12 +34,23 @@ struct symcache {
 	struct str_layout sl;
 	enum linetable_format fmt;
 	struct hashmap *entries;	/* code address -> struct code_entry */
+	size_t nsites;			/* sites of all entries */
+	struct symcache_site scratch;	/* a site that is not kept (out of memory) */
 };
 
-static void entry_free(struct code_entry *e)
+static void drop_sites(struct symcache *c, struct code_entry *e)
+{
+	c->nsites -= e->nsites;
+	free(e->sites);
+	e->sites = NULL;
+	e->nsites = e->cap = 0;
+}
+
+static void entry_free(struct symcache *c, struct code_entry *e)
 {
 	if (!e)
 		return;
+	drop_sites(c, e);
 	free((char *)e->ci.name);
 	free((char *)e->ci.filename);
 	free((char *)e->ci.short_filename);
@@ -43,7 +64,7 @@ static void clear(struct symcache *c)
 	void *v;
 
 	while (hashmap__next(c->entries, &pos, NULL, &v))
-		entry_free(v);
+		entry_free(c, v);
 	hashmap__free(c->entries);
 	c->entries = hashmap__new();
 }
@@ -82,7 +103,7 @@ void symcache__free(struct symcache *c)
 	if (!c)
 		return;
 	while (c->entries && hashmap__next(c->entries, &pos, NULL, &v))
-		entry_free(v);
+		entry_free(c, v);
 	hashmap__free(c->entries);
 	free(c);
 }
@@ -188,7 +209,7 @@ static uint8_t *read_bytes(pid_t pid, const struct str_layout *sl, uint64_t addr
 	return buf;
 }
 
-int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_info *ci)
+static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_entry **out)
 {
 	const struct py_offsets *off = &c->off;
 	struct code_entry *e = hashmap__get(c->entries, rec->code);
@@ -197,7 +218,7 @@ int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct 
 	int err;
 
 	if (e && e->check == rec->check) {
-		*ci = e->ci;
+		*out = e;
 		return 0;
 	}
 	need = off->code_linetable + 8u;
@@ -213,7 +234,7 @@ int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct 
 
 	if (e) {
 		hashmap__del(c->entries, rec->code);
-		entry_free(e);
+		entry_free(c, e);
 	}
 	if (hashmap__size(c->entries) >= SYMCACHE_MAX_ENTRIES)
 		clear(c);
@@ -227,7 +248,7 @@ int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct 
 	e->ci.linetable = read_bytes(c->pid, &c->sl, ld64(hdr, off->code_linetable),
 				     &e->ci.linetable_len);
 	if (!e->ci.name || !e->ci.filename) {
-		entry_free(e);
+		entry_free(c, e);
 		return -EFAULT;
 	}
 	{
@@ -236,15 +257,106 @@ int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct 
 		shorten_filename(c->pid, e->ci.filename, shortname, sizeof(shortname));
 		e->ci.short_filename = strdup(shortname);
 		if (!e->ci.short_filename) {
-			entry_free(e);
+			entry_free(c, e);
 			return -ENOMEM;
 		}
 	}
+	e->whole.line = e->ci.firstlineno;
 	if (hashmap__put(c->entries, rec->code, e)) {
-		entry_free(e);
+		entry_free(c, e);
 		return -ENOMEM;
 	}
+	*out = e;
+	return 0;
+}
+
+int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_info *ci)
+{
+	struct code_entry *e;
+	int err = lookup(c, rec, &e);
+
+	if (!err)
+		*ci = e->ci;
+	return err;
+}
+
+static uint32_t site_home(uint32_t lasti, uint32_t mask)
+{
+	return ((lasti * 0x9e3779b1u) >> 16) & mask;
+}
+
+static int grow_sites(struct code_entry *e)
+{
+	uint32_t cap = e->cap ? e->cap * 2 : 4, mask = cap - 1, i, j;
+	struct site_slot *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < e->cap; i++) {
+		if (!e->sites[i].used)
+			continue;
+		for (j = site_home(e->sites[i].lasti, mask); t[j].used; j = (j + 1) & mask)
+			;
+		t[j] = e->sites[i];
+	}
+	free(e->sites);
+	e->sites = t;
+	e->cap = cap;
+	return 0;
+}
+
+static struct symcache_site *site_of(struct symcache *c, struct code_entry *e, uint32_t lasti)
+{
+	struct site_slot *sl;
+	uint32_t i;
+
+	if (e->cap) {
+		for (i = site_home(lasti, e->cap - 1); e->sites[i].used; i = (i + 1) & (e->cap - 1))
+			if (e->sites[i].lasti == lasti)
+				return &e->sites[i].s;
+	}
+	/* A new site: make room within the caps first. */
+	if (e->nsites >= SYMCACHE_MAX_SITES)
+		drop_sites(c, e);
+	if (c->nsites >= SYMCACHE_MAX_SITES_TOTAL) {
+		size_t pos = 0;
+		void *v;
+
+		while (hashmap__next(c->entries, &pos, NULL, &v))
+			drop_sites(c, v);
+	}
+	if ((e->nsites + 1) * 4 > e->cap * 3 && grow_sites(e))
+		return NULL;
+	for (i = site_home(lasti, e->cap - 1); e->sites[i].used; i = (i + 1) & (e->cap - 1))
+		;
+	sl = &e->sites[i];
+	sl->used = true;
+	sl->lasti = lasti;
+	sl->s.gen = 0;
+	sl->s.val = NULL;
+	sl->s.line = symcache__line(c, &e->ci, lasti);
+	e->nsites++;
+	c->nsites++;
+	return &sl->s;
+}
+
+int symcache__site(struct symcache *c, const struct py_frame_rec *rec, bool function_lines,
+		   struct code_info *ci, struct symcache_site **site)
+{
+	struct code_entry *e;
+	int err = lookup(c, rec, &e);
+
+	if (err)
+		return err;
 	*ci = e->ci;
+	*site = function_lines ? &e->whole : site_of(c, e, rec->lasti);
+	if (!*site) {
+		/* Out of memory: a site of this call only. */
+		c->scratch.gen = 0;
+		c->scratch.val = NULL;
+		c->scratch.line = symcache__line(c, &e->ci, rec->lasti);
+		*site = &c->scratch;
+	}
 	return 0;
 }
 

@@ -7,12 +7,16 @@
 #ifndef PYSPY_SYMCACHE_H
 #define PYSPY_SYMCACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "pyspy.h"
 
-/* Caps: entries per process, bytes per string and per line table. */
+/* Caps: entries per process, bytes per string and per line table, sites
+ * (see symcache__site) per code object and per process. */
 #define SYMCACHE_MAX_ENTRIES 65536
+#define SYMCACHE_MAX_SITES 4096
+#define SYMCACHE_MAX_SITES_TOTAL 65536
 #define SYMCACHE_MAX_STR 1024
 #define SYMCACHE_MAX_LINETABLE (256u << 10)
 
@@ -37,6 +41,22 @@ struct code_info {
 	uint32_t linetable_len;
 };
 
+/*
+ * One instruction of a cached code object (or, with function_lines, the code
+ * object as a whole): its line, worked out once, and a slot for the caller
+ * to keep what it made of it. The caller owns val and tells its values apart
+ * by gen, a number of its own that is never 0 (stack.c: an interned frame and
+ * the aggregation it belongs to). A site lives as long as its code object's
+ * entry, so it goes when the code at that address changes and with the
+ * process; at most SYMCACHE_MAX_SITES per code object and
+ * SYMCACHE_MAX_SITES_TOTAL per process are kept.
+ */
+struct symcache_site {
+	uint64_t gen;		/* 0: val unset */
+	const void *val;
+	int line;		/* symcache__line(), or co_firstlineno for function_lines */
+};
+
 struct symcache;
 
 struct symcache *symcache__new(pid_t pid, const struct py_offsets *off,
@@ -48,6 +68,14 @@ void symcache__free(struct symcache *c);
  * address now holds other code, or another negative errno when unreadable.
  */
 int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_info *ci);
+/*
+ * symcache__lookup(), and the site of rec->lasti in that code object (of the
+ * code object as a whole with function_lines) in *site; both valid until the
+ * next call that may evict. Repeated instructions cost two lookups of
+ * integers and no reads of the target.
+ */
+int symcache__site(struct symcache *c, const struct py_frame_rec *rec, bool function_lines,
+		   struct code_info *ci, struct symcache_site **site);
 /* Line of rec's instruction in ci; 0 when the table cannot say. */
 int symcache__line(const struct symcache *c, const struct code_info *ci, uint32_t lasti);
 

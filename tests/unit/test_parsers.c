@@ -35,6 +35,7 @@
 #include "protobuf.h"
 #include "pyelf.h"
 #include "sampler.h"
+#include "stack.h"
 #include "symcache.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -596,6 +597,31 @@ static void test_hash_bytes(void **state)
 	assert_true(hash_bytes("abc", 3, 0) != hash_bytes("abc", 3, 1));
 	assert_true(hash_bytes("abc", 3, 0) != hash_bytes("abd", 3, 0));
 	assert_true(hash_bytes(NULL, 0, 0) == hash_bytes("x", 0, 0));
+	/* Every length around the 8-byte words, and bytes in every position:
+	 * no two of these keys collide. */
+	{
+		static const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+		uint64_t h[2 * 24];
+		size_t n = 0;
+
+		for (size_t len = 0; len < 24; len++) {
+			char buf[32];
+
+			h[n++] = hash_bytes(text, len, 0);
+			memcpy(buf, text, len);
+			if (len)
+				buf[len - 1] ^= 1;
+			h[n++] = hash_bytes(buf, len, 0);
+		}
+		/* "": the same key twice */
+		for (size_t i = 2; i < n; i++)
+			for (size_t j = 0; j < i; j++)
+				assert_true(h[i] != h[j]);
+		/* trailing zero bytes count */
+		assert_true(hash_bytes("ab\0\0", 4, 0) != hash_bytes("ab", 2, 0));
+		assert_true(hash_bytes("ab\0\0\0\0\0\0\0", 9, 0) !=
+			    hash_bytes("ab\0\0\0\0\0\0", 8, 0));
+	}
 }
 
 /* ---------------------------------------------------------------- paths */
@@ -916,6 +942,196 @@ static void test_hostile_debug_offsets(void **state)
 	assert_true(ok);
 }
 
+/* ------------------------------------------------------- symbolize cache */
+
+/* NCODE fake 3.13 code objects at arena + i * 0x400, all named "name" in
+ * "file.py", first line 10, with a location table that puts byte offsets
+ * 0-1 on line 11 and 2-5 (and everything after) on line 12. */
+#define NCODE 20
+
+static uint32_t fake_codes(const struct py_offsets *off, const struct str_layout *sl,
+			   const char *name)
+{
+	static const uint8_t table[] = { 0xd8, 0x00, 0x04, 0xd8, 0x00, 0x04, 0xd0, 0x00, 0x04 };
+	uint64_t base = (uintptr_t)arena, nm = base + 0x10000, file = base + 0x18000;
+	uint64_t lt = base + 0x20000, n = sizeof(table);
+	uint32_t first = 10;
+
+	memset(arena, 0, sizeof(arena));
+	fake_str(arena + 0x10000, sl, name);
+	fake_str(arena + 0x18000, sl, "file.py");
+	memcpy(arena + 0x20000 + sl->bytes_size, &n, 8);
+	memcpy(arena + 0x20000 + sl->bytes_sval, table, sizeof(table));
+	for (int i = 0; i < NCODE; i++) {
+		uint8_t *code = arena + i * 0x400;
+
+		memcpy(code + off->code_name, &nm, 8);
+		memcpy(code + off->code_filename, &file, 8);
+		memcpy(code + off->code_linetable, &lt, 8);
+		memcpy(code + off->code_firstlineno, &first, 4);
+	}
+	return py_code_check(nm, file, first, 0);
+}
+
+static int line_at(uint32_t lasti)
+{
+	return lasti < 2 ? 11 : 12;
+}
+
+/*
+ * stack__symbolize() keeps, per code object and instruction, the line and
+ * the frame it was interned as: the frames must be what agg__frame() gives
+ * for the same strings and line, in whichever aggregation is passed, with
+ * and without function_lines, through the caps on kept sites, and a code
+ * object replaced at the same address must not be given the old one's name.
+ */
+static void test_symbolize_cache(void **state)
+{
+	const struct py_offsets_entry *e = entry_313();
+	const struct frame *out[PY_MAX_FRAMES + 2], *keep[3];
+	struct py_frame_rec frs[3];
+	struct py_stack_hdr h = { .kind = PY_REC_STACK, .nframes = 3 };
+	struct symbolize_stats st = { 0 };
+	struct str_layout sl;
+	struct py_process *p = calloc(1, sizeof(*p));
+	struct agg *a = agg__new(), *b = agg__new();
+	uint32_t check, check2;
+	uint64_t base = (uintptr_t)arena;
+	unsigned int n, i;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(agg__gen(a) && agg__gen(b) && agg__gen(a) != agg__gen(b));
+	layout_of(&sl, &e->obj);
+	check = fake_codes(&e->off, &sl, "name");
+	p->syms = symcache__new(getpid(), &e->off, &sl);
+	assert_non_null(p->syms);
+	for (i = 0; i < 3; i++)
+		frs[i] = (struct py_frame_rec){ .code = base, .lasti = i * 2, .check = check };
+	frs[2].lasti = 1000;
+
+	for (int round = 0; round < 2; round++) {
+		n = stack__symbolize(a, p, &h, frs, false, out, &st);
+		assert_int_equal(n, 3);
+		for (i = 0; i < 3; i++) {
+			assert_ptr_equal(out[i], agg__frame(a, "name", "file.py", "file.py",
+							    line_at(frs[i].lasti), FRAME_PYTHON));
+			if (round)
+				assert_ptr_equal(out[i], keep[i]);
+			keep[i] = out[i];
+		}
+	}
+	assert_int_equal(out[0]->line, 11);
+	assert_int_equal(out[1]->line, 12);
+	assert_int_equal(out[2]->line, 12);
+	/* function_lines: the first line, and frames of their own */
+	n = stack__symbolize(a, p, &h, frs, true, out, &st);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++)
+		assert_ptr_equal(out[i], agg__frame(a, "name", "file.py", "file.py", 10,
+						    FRAME_PYTHON));
+	/* another aggregation: its own frames; and back */
+	for (int round = 0; round < 2; round++) {
+		n = stack__symbolize(b, p, &h, frs, false, out, &st);
+		for (i = 0; i < 3; i++) {
+			assert_ptr_equal(out[i], agg__frame(b, "name", "file.py", "file.py",
+							    line_at(frs[i].lasti), FRAME_PYTHON));
+			assert_ptr_not_equal(out[i], keep[i]);
+		}
+		n = stack__symbolize(a, p, &h, frs, false, out, &st);
+		for (i = 0; i < 3; i++)
+			assert_ptr_equal(out[i], keep[i]);
+	}
+	assert_int_equal(st.unknown_frames, 0);
+
+	/* Many instructions in many code objects: past both caps on sites. */
+	for (uint32_t lasti = 0; lasti < 2 * SYMCACHE_MAX_SITES + 64; lasti += 2) {
+		struct py_frame_rec r[NCODE];
+		struct py_stack_hdr hh = { .kind = PY_REC_STACK, .nframes = NCODE };
+
+		for (i = 0; i < NCODE; i++)
+			r[i] = (struct py_frame_rec){ .code = base + i * 0x400, .lasti = lasti,
+						      .check = check };
+		n = stack__symbolize(a, p, &hh, r, false, out, &st);
+		assert_int_equal(n, NCODE);
+		for (i = 0; i < NCODE; i++)
+			assert_int_equal(out[i]->line, line_at(lasti));
+	}
+	n = stack__symbolize(a, p, &h, frs, false, out, &st);
+	for (i = 0; i < 3; i++)
+		assert_ptr_equal(out[i], keep[i]);
+
+	/* The code object at base replaced by another one (its name elsewhere,
+	 * so another check): the new name, never the old frames; a record of the
+	 * old code taken before the change is stale. */
+	fake_codes(&e->off, &sl, "other");
+	{
+		uint64_t nm2 = base + 0x12000;
+
+		fake_str(arena + 0x12000, &sl, "other");
+		memcpy(arena + e->off.code_name, &nm2, 8);
+		check2 = py_code_check(nm2, base + 0x18000, 10, 0);
+	}
+	for (i = 0; i < 3; i++)
+		frs[i].check = check2;
+	n = stack__symbolize(a, p, &h, frs, false, out, &st);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++)
+		assert_ptr_equal(out[i], agg__frame(a, "other", "file.py", "file.py",
+						    line_at(frs[i].lasti), FRAME_PYTHON));
+	for (i = 0; i < 3; i++)
+		frs[i].check = check;
+	n = stack__symbolize(a, p, &h, frs, false, out, &st);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(out[i]->name, "<unknown>");
+	assert_int_equal(st.stale_frames, 3);
+	assert_int_equal(st.unknown_frames, 3);
+
+	symcache__free(p->syms);
+	free(p);
+	agg__free(a);
+	agg__free(b);
+}
+
+/* agg__add() interns the thread name and command line of every sample: a
+ * caller's buffer whose content changes must give the new string. */
+static void test_agg_strings(void **state)
+{
+	struct agg *a = agg__new();
+	const struct frame *fr[1];
+	const struct stack_trace *st;
+	char name[32] = "first", cmd[64] = "python app.py";
+	struct stack_trace s = { .pid = 1, .thread_name = name, .cmdline = cmd, .frames = fr,
+				 .nframes = 1 };
+	size_t pos = 0;
+
+	(void)state;
+	assert_non_null(a);
+	fr[0] = agg__frame(a, "f", "f.py", "f.py", 1, FRAME_PYTHON);
+	assert_int_equal(agg__add(a, &s, 1, 0), 0);
+	assert_int_equal(agg__add(a, &s, 1, 0), 0);
+	strcpy(name, "second");
+	assert_int_equal(agg__add(a, &s, 1, 0), 0);
+	strcpy(cmd, "python other.py");
+	assert_int_equal(agg__add(a, &s, 1, 0), 0);
+	assert_int_equal(agg__stacks(a), 3);
+	assert_true(agg__next(a, &pos, &st));
+	assert_string_equal(st->thread_name, "first");
+	assert_string_equal(st->cmdline, "python app.py");
+	assert_int_equal(st->count, 2);
+	assert_true(agg__next(a, &pos, &st));
+	assert_string_equal(st->thread_name, "second");
+	assert_string_equal(st->cmdline, "python app.py");
+	assert_true(agg__next(a, &pos, &st));
+	assert_string_equal(st->thread_name, "second");
+	assert_string_equal(st->cmdline, "python other.py");
+	assert_ptr_not_equal(st->thread_name, name);
+	agg__free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -934,6 +1150,8 @@ int main(void)
 		cmocka_unit_test(test_shorten),
 		cmocka_unit_test(test_pystr_header_sizes),
 		cmocka_unit_test(test_hostile_debug_offsets),
+		cmocka_unit_test(test_symbolize_cache),
+		cmocka_unit_test(test_agg_strings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
