@@ -46,7 +46,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench
+.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak
 
 all: pyspy-bpf
 
@@ -121,6 +121,12 @@ fuzz:
 
 fuzz-quick:
 	tests/fuzz/run --corpus-only --seconds 5
+
+# The long versions of the churn and continuous-mode tests (PYSPY_SOAK=1):
+# 2000 short-lived processes, 30 s of thread churn, a longer RSS soak.
+soak: pyspy-bpf interpreters
+	PYSPY_SOAK=1 $(PYTHON) -m pytest -ra tests/e2e/test_faults.py tests/e2e/test_continuous.py \
+		-k "churn or soak" $(PYTEST_ARGS)
 
 # Overhead benchmarks (minutes; never part of `make test`).
 bench: pyspy-bpf
