@@ -85,8 +85,10 @@ struct py_offsets {
 	__u16 code_read;	/* bytes to read per code object, <= PY_CODE_READ */
 	__u8 owner_cstack;	/* lowest owner value of non-Python frames (C stack / interpreter) */
 	__u8 pad0;
-	__u16 pad1;
-	__u32 pad2;
+	__u16 str_hash;		/* a str's cached hash: PyASCIIObject.hash (3.x),
+				 * PyStringObject.ob_shash (2.7) */
+	__u16 code_version;	/* co_version (u32, 3.12+): unique per code object */
+	__u16 pad2;
 	__u64 code_tag_mask;	/* bits to clear in f_executable (tagged refs, 3.14+) */
 };
 
@@ -194,13 +196,23 @@ _Static_assert(PY_FRAME_READ % 8 == 0 && PY_CODE_READ % 8 == 0, "read windows");
 /*
  * The check value that ties a sampled code address to the code object that
  * ran: computed in BPF at sample time and in userspace when symbolizing, so a
- * freed and reused address is caught.
+ * freed and reused address is caught. Pointers alone are not enough: code
+ * compiled and dropped in a loop puts the next code object, and its name, at
+ * the addresses of the last ones. So ident, which tells code objects apart
+ * by more than addresses, is mixed in too. Both sides take it the same way:
+ *  - co_version (u32 at code_version, 3.12+) when not 0: every new code
+ *    object gets the next value of a counter (0 once the counter wrapped),
+ *    and it is in the code object's read window: nothing more to read;
+ *  - else the 8 bytes at co_name + str_hash, the name's cached hash (0 when
+ *    unreadable or str_hash is 0): a hash of its content, set since co_name
+ *    strings are interned. One small read, once per code object per sample.
  */
-static inline __u32 py_code_check(__u64 name, __u64 filename, __u32 firstlineno,
-				  __u32 argcount)
+static inline __u32 py_code_check(__u64 name, __u64 ident, __u64 filename,
+				  __u32 firstlineno, __u32 argcount)
 {
 	__u64 h = name * 0x9E3779B97F4A7C15ULL;
 
+	h ^= ident + 0x2545F4914F6CDD1DULL + (h << 6) + (h >> 2);
 	h ^= filename + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
 	h ^= ((__u64)firstlineno << 8) ^ argcount;
 	h *= 0xff51afd7ed558ccdULL;

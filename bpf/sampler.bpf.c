@@ -287,8 +287,8 @@ static long walk_step(__u32 i, void *ctx)
 	const struct py_offsets *off;
 	struct py_frame_rec *fr;
 	struct code_cache_entry *cc;
-	__u64 frame, code, ip, base;
-	__u32 n, rdsz, idx, slot, check;
+	__u64 frame, code, ip, base, name, ident;
+	__u32 n, rdsz, idx, slot, check, vo;
 	__s32 lasti;
 
 	if (!s->frame)
@@ -351,7 +351,21 @@ static long walk_step(__u32 i, void *ctx)
 		count(PY_C_SKIPPED_FRAMES);
 		return 0;
 	}
-	check = py_code_check(ld64(s->cbuf, off->code_name, CODE_BUF),
+	/* See py_code_check(): co_version, else the name's cached hash (a read
+	 * outside the code object, paid once per code object per sample). */
+	name = ld64(s->cbuf, off->code_name, CODE_BUF);
+	ident = 0;
+	vo = off->code_version;
+	if (vo) {
+		/* Keep the compiler from folding this test into ld32()'s bound
+		 * check, as one range check the verifier cannot follow. */
+		asm volatile("" : "+r"(vo));
+		ident = ld32(s->cbuf, vo, CODE_BUF);
+	}
+	if (!ident && name && off->str_hash &&
+	    rd(w, &ident, sizeof(ident), name + off->str_hash))
+		ident = 0;
+	check = py_code_check(name, ident,
 			      ld64(s->cbuf, off->code_filename, CODE_BUF),
 			      ld32(s->cbuf, off->code_firstlineno, CODE_BUF),
 			      ld32(s->cbuf, off->code_argcount, CODE_BUF));

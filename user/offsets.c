@@ -260,6 +260,32 @@ static int apply_gil(const struct py_debug_layout *lay, const unsigned char *b,
 	return 0;
 }
 
+/*
+ * The str hash is not in the block, but PyASCIIObject has had its
+ * Py_hash_t hash right after its Py_ssize_t length since PEP 393 (3.3):
+ * follow the length the block gives.
+ */
+static int apply_str_hash(const struct py_debug_layout *lay, const unsigned char *b,
+			  struct py_offsets *o, char *err, size_t errlen)
+{
+	__u64 size, hash;
+	int ret;
+
+	if (!lay->unicode_length)
+		return 0;
+	ret = read_size(lay, b, L(unicode_size), &size, err, errlen,
+			"unicode_object.length");
+	if (ret)
+		return ret;
+	hash = rd64(b, lay->unicode_length) + 8;
+	ret = check_off(hash, 8, size, "unicode_object.length (hash after it)",
+			err, errlen);
+	if (ret)
+		return ret;
+	o->str_hash = (__u16)hash;
+	return 0;
+}
+
 /* Recompute the read windows from the (new) field offsets. */
 static int read_windows(struct py_offsets *o, const struct py_obj_offsets *ob,
 			char *err, size_t errlen)
@@ -285,6 +311,8 @@ static int read_windows(struct py_offsets *o, const struct py_obj_offsets *ob,
 		cr = o->code_filename + 8u;
 	if (o->code_name + 8u > cr)
 		cr = o->code_name + 8u;
+	if (o->code_version && o->code_version + 4u > cr)
+		cr = o->code_version + 4u;
 	cr = round8(cr);
 
 	if (fr > PY_FRAME_READ) {
@@ -377,6 +405,16 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 	ret = apply_gil(lay, b, &o, err, errlen);
 	if (ret)
 		return ret;
+	ret = apply_str_hash(lay, b, &o, err, errlen);
+	if (ret)
+		return ret;
+	/* co_version is not in the block either: kept only while the block
+	 * places the code object's fields where the table does (else the
+	 * check falls back to the name's hash). */
+	if (o.code_name != off->code_name || o.code_filename != off->code_filename ||
+	    o.code_firstlineno != off->code_firstlineno ||
+	    o.code_argcount != off->code_argcount || o.code_qualname != off->code_qualname)
+		o.code_version = 0;
 	ret = read_windows(&o, &ob, err, errlen);
 	if (ret)
 		return ret;

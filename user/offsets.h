@@ -163,7 +163,10 @@ const struct py_debug_layout *py_offsets__debug_layout(unsigned major,
  * (buf/len are untrusted bytes from the target), check its cookie and that
  * its version matches major.minor, reject free-threaded builds
  * (-EPROTONOSUPPORT), and override every field of *off (and *obj, if not
- * NULL) that the block covers; frame_read and code_read are recomputed.
+ * NULL) that the block covers; frame_read and code_read are recomputed,
+ * str_hash (not in the block) follows the str length it gives, and
+ * code_version (not in it either) is cleared when the block moves the code
+ * object's fields away from where *off has them.
  * Nothing is written on failure. Returns 0 or a negative errno and a short
  * reason in err:
  *   -EINVAL          bad arguments

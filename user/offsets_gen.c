@@ -36,7 +36,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 20, .code_firstlineno = 96, .code_varnames = 56,
 			.code_filename = 80, .code_name = 88, .code_qualname = 0,
 			.code_linetable = 104, .code_adaptive = 0, .code_read = 104,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -75,7 +76,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 24, .code_firstlineno = 36, .code_varnames = 64,
 			.code_filename = 96, .code_name = 104, .code_qualname = 0,
 			.code_linetable = 112, .code_adaptive = 0, .code_read = 112,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -114,7 +116,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 24, .code_firstlineno = 36, .code_varnames = 64,
 			.code_filename = 96, .code_name = 104, .code_qualname = 0,
 			.code_linetable = 112, .code_adaptive = 0, .code_read = 112,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -153,7 +156,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 24, .code_firstlineno = 36, .code_varnames = 64,
 			.code_filename = 96, .code_name = 104, .code_qualname = 0,
 			.code_linetable = 112, .code_adaptive = 0, .code_read = 112,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -192,7 +196,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 28, .code_firstlineno = 40, .code_varnames = 72,
 			.code_filename = 104, .code_name = 112, .code_qualname = 0,
 			.code_linetable = 120, .code_adaptive = 0, .code_read = 120,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -231,7 +236,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 28, .code_firstlineno = 40, .code_varnames = 72,
 			.code_filename = 104, .code_name = 112, .code_qualname = 0,
 			.code_linetable = 120, .code_adaptive = 0, .code_read = 120,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -270,7 +276,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 28, .code_firstlineno = 40, .code_varnames = 72,
 			.code_filename = 104, .code_name = 112, .code_qualname = 0,
 			.code_linetable = 120, .code_adaptive = 0, .code_read = 120,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -309,7 +316,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 80, .code_firstlineno = 72, .code_varnames = 96,
 			.code_filename = 112, .code_name = 120, .code_qualname = 128,
 			.code_linetable = 136, .code_adaptive = 184, .code_read = 128,
-			.owner_cstack = 0, .code_tag_mask = 0x0,
+			.owner_cstack = 0, .str_hash = 24, .code_version = 0,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -349,7 +357,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 80, .code_firstlineno = 68, .code_varnames = 96,
 			.code_filename = 112, .code_name = 120, .code_qualname = 128,
 			.code_linetable = 136, .code_adaptive = 192, .code_read = 128,
-			.owner_cstack = 3, .code_tag_mask = 0x0,
+			.owner_cstack = 3, .str_hash = 24, .code_version = 92,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -388,7 +397,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 80, .code_firstlineno = 68, .code_varnames = 96,
 			.code_filename = 112, .code_name = 120, .code_qualname = 128,
 			.code_linetable = 136, .code_adaptive = 200, .code_read = 128,
-			.owner_cstack = 3, .code_tag_mask = 0x0,
+			.owner_cstack = 3, .str_hash = 24, .code_version = 92,
+			.code_tag_mask = 0x0,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -427,7 +437,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 80, .code_firstlineno = 68, .code_varnames = 96,
 			.code_filename = 112, .code_name = 120, .code_qualname = 128,
 			.code_linetable = 136, .code_adaptive = 208, .code_read = 128,
-			.owner_cstack = 3, .code_tag_mask = 0x3,
+			.owner_cstack = 3, .str_hash = 24, .code_version = 92,
+			.code_tag_mask = 0x3,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,
@@ -466,7 +477,8 @@ const struct py_offsets_entry py_offsets_table[] = {
 			.code_nlocals = 80, .code_firstlineno = 68, .code_varnames = 96,
 			.code_filename = 112, .code_name = 120, .code_qualname = 128,
 			.code_linetable = 136, .code_adaptive = 208, .code_read = 128,
-			.owner_cstack = 3, .code_tag_mask = 0x3,
+			.owner_cstack = 3, .str_hash = 24, .code_version = 92,
+			.code_tag_mask = 0x3,
 		},
 		.obj = {
 			.ob_type = 8, .ob_size = 16, .type_name = 24, .type_flags = 168,

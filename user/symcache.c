@@ -209,11 +209,41 @@ static uint8_t *read_bytes(pid_t pid, const struct str_layout *sl, uint64_t addr
 	return buf;
 }
 
+/* The ident of py_code_check(), taken as the sampler takes it. */
+static uint64_t code_ident(const struct symcache *c, const uint8_t *hdr)
+{
+	uint64_t name = ld64(hdr, c->off.code_name), h = 0;
+
+	if (c->off.code_version)
+		h = ld32(hdr, c->off.code_version);
+	if (!h && name && c->off.str_hash &&
+	    remote_read(c->pid, name + c->off.str_hash, &h, sizeof(h)))
+		h = 0;
+	return h;
+}
+
+/* Reads the first need bytes of the code object at addr into hdr and
+ * computes its check value, as the sampler does. */
+static int read_code(const struct symcache *c, uint64_t addr, uint8_t *hdr, size_t need,
+		     uint32_t *check)
+{
+	const struct py_offsets *off = &c->off;
+	int err;
+
+	if ((err = remote_read(c->pid, addr, hdr, need)))
+		return err;
+	*check = py_code_check(ld64(hdr, off->code_name), code_ident(c, hdr),
+			       ld64(hdr, off->code_filename), ld32(hdr, off->code_firstlineno),
+			       ld32(hdr, off->code_argcount));
+	return 0;
+}
+
 static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_entry **out)
 {
 	const struct py_offsets *off = &c->off;
 	struct code_entry *e = hashmap__get(c->entries, rec->code);
-	uint8_t hdr[CODE_HDR];
+	uint8_t hdr[CODE_HDR] = { 0 }, again[CODE_HDR] = { 0 };
+	uint32_t check;
 	size_t need;
 	int err;
 
@@ -221,15 +251,17 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 		*out = e;
 		return 0;
 	}
+	/* Every field read below, and every field of the check. */
 	need = off->code_linetable + 8u;
 	if (off->code_qualname + 8u > need)
 		need = off->code_qualname + 8;
+	if (off->code_read > need)
+		need = off->code_read;
 	if (need > sizeof(hdr))
 		return -EINVAL;
-	if ((err = remote_read(c->pid, rec->code, hdr, need)))
+	if ((err = read_code(c, rec->code, hdr, need, &check)))
 		return err;
-	if (py_code_check(ld64(hdr, off->code_name), ld64(hdr, off->code_filename),
-			  ld32(hdr, off->code_firstlineno), ld32(hdr, off->code_argcount)) != rec->check)
+	if (check != rec->check)
 		return -ESTALE;
 
 	if (e) {
@@ -250,6 +282,14 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 	if (!e->ci.name || !e->ci.filename) {
 		entry_free(c, e);
 		return -EFAULT;
+	}
+	/* The target runs on: the code object (or its name) may have been
+	 * freed and reused while its strings were read. Still the same code
+	 * object, with the same name, afterwards: what was read is its own. */
+	if (read_code(c, rec->code, again, need, &check) || check != rec->check ||
+	    ld64(again, off->code_linetable) != ld64(hdr, off->code_linetable)) {
+		entry_free(c, e);
+		return -ESTALE;
 	}
 	{
 		char shortname[SYMCACHE_MAX_STR * 4 + 1];

@@ -10,7 +10,9 @@
 #include <stdbool.h>	/* symcache.h uses bool without including it */
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include "offsets.h"
+#include "remote.h"
 #include "symcache.h"
 
 /*
@@ -45,6 +47,27 @@ static inline void put64(uint8_t *base, size_t at, uint64_t v)
 static inline void put32(uint8_t *base, size_t at, uint32_t v)
 {
 	memcpy(base + at, &v, sizeof(v));
+}
+
+/*
+ * The ident of py_code_check() for the code object whose first bytes are at
+ * code (in this process, at least code_read of them), as the sampler takes
+ * it: co_version when the layout has it and it is not 0, else the 8 bytes
+ * at name + str_hash read from the target (0 when unreadable).
+ */
+static inline uint64_t fake_code_ident(const struct py_offsets *off, const uint8_t *code)
+{
+	uint64_t name, h = 0;
+	uint32_t version = 0;
+
+	memcpy(&name, code + off->code_name, sizeof(name));
+	if (off->code_version)
+		memcpy(&version, code + off->code_version, sizeof(version));
+	if (version)
+		return version;
+	if (!name || !off->str_hash || remote_read(getpid(), name + off->str_hash, &h, sizeof(h)))
+		return 0;
+	return h;
 }
 
 /* A compact ASCII str holding s, at obj, as layout sl reads it. */

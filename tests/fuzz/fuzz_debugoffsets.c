@@ -60,7 +60,8 @@ static void symbolize(const struct py_offsets *off, const struct py_obj_offsets 
 		memcpy(&file, arena + A_CODE + off->code_filename, 8);
 		memcpy(&first, arena + A_CODE + off->code_firstlineno, 4);
 		memcpy(&argc, arena + A_CODE + off->code_argcount, 4);
-		rec.check = py_code_check(name, file, first, argc);
+		rec.check = py_code_check(name, fake_code_ident(off, arena + A_CODE), file, first,
+					  argc);
 	}
 	c = symcache__new(getpid(), off, &sl);
 	if (!c)

@@ -77,8 +77,8 @@ static uint32_t check_of(const struct py_offsets *off, uint64_t code)
 		return 0;
 	memcpy(&first, mem + at + off->code_firstlineno, 4);
 	memcpy(&argc, mem + at + off->code_argcount, 4);
-	return py_code_check(ld(mem + at + off->code_name), ld(mem + at + off->code_filename),
-			     first, argc);
+	return py_code_check(ld(mem + at + off->code_name), fake_code_ident(off, mem + at),
+			     ld(mem + at + off->code_filename), first, argc);
 }
 
 /* ---- seeds: one well-formed code object per layout ---- */

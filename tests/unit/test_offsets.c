@@ -33,7 +33,7 @@
 	X(code_argcount) X(code_nlocals) X(code_firstlineno)            \
 	X(code_varnames) X(code_filename) X(code_name) X(code_qualname) \
 	X(code_linetable) X(code_adaptive) X(code_read) X(owner_cstack) \
-	X(pad0) X(pad1) X(pad2) X(code_tag_mask)
+	X(pad0) X(str_hash) X(code_version) X(pad2) X(code_tag_mask)
 
 #define OBJ_FIELDS(X)                                                   \
 	X(ob_type) X(ob_size) X(type_name) X(type_flags) X(str_length)  \
@@ -198,6 +198,14 @@ static void free_all(struct fixture *fx, size_t n)
 	free(fx);
 }
 
+static __u64 rd_u64(const unsigned char *p)
+{
+	__u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 /* ---- tables ---- */
 
 static unsigned round8(unsigned n)
@@ -251,8 +259,12 @@ static void check_entry(const struct py_offsets_entry *e)
 	if (v == 0x30b)
 		assert_int_not_equal(o->cframe_current_frame, 0);
 	assert_int_equal(o->pad0, 0);
-	assert_int_equal(o->pad1, 0);
 	assert_int_equal(o->pad2, 0);
+	/* the str hash, mixed into the check value: right after the length
+	 * (PyASCIIObject) / ob_size (2.7 PyStringObject) */
+	assert_int_equal(o->str_hash, (py3 ? ob->str_length : ob->ob_size) + 8);
+	/* co_version, the other part of it, from 3.12 on */
+	assert_int_equal(!!o->code_version, v >= 0x30c);
 
 	/* the thread state window holds what the walker reads */
 	assert_true(o->tstate_next + 8 <= PY_TSTATE_READ);
@@ -273,11 +285,14 @@ static void check_entry(const struct py_offsets_entry *e)
 	if (o->flags & PY_F_INTERP_FRAME)
 		assert_true(o->frame_localsplus >= o->frame_owner + 1);
 
-	/* code_read: round8 of ob_type, argcount, firstlineno, filename, name */
+	/* code_read: round8 of ob_type, argcount, firstlineno, filename, name,
+	 * version */
 	need = max2(ob->ob_type + 8, o->code_argcount + 4);
 	need = max2(need, o->code_firstlineno + 4);
 	need = max2(need, o->code_filename + 8);
 	need = max2(need, o->code_name + 8);
+	if (o->code_version)
+		need = max2(need, o->code_version + 4);
 	assert_int_equal(o->code_read, round8(need));
 	assert_true(o->code_read <= PY_CODE_READ);
 
@@ -506,6 +521,10 @@ static void test_fixtures_match_tables(void **state)
 		assert_int_equal(off.frame_read, e->off.frame_read);
 		assert_int_equal(off.code_read, e->off.code_read);
 		assert_int_equal(off.code_adaptive, e->off.code_adaptive);
+		/* not in the block, derived from the str length it gives */
+		assert_int_equal(off.str_hash, e->off.str_hash);
+		/* not in the block, and the code fields moved (from 0) */
+		assert_int_equal(off.code_version, 0);
 		/* not in the block: left alone */
 		assert_int_equal(off.code_nlocals, 0);
 		assert_int_equal(off.owner_cstack, 0);
@@ -545,6 +564,44 @@ static void test_fixtures_match_tables(void **state)
 						      err, sizeof(err));
 			assert_int_equal(ret, 0);
 			assert_int_equal(obj.interp_modules, moved);
+
+			/* the str length moved: the hash, not in the block,
+			 * follows it; one with no room for the hash after it
+			 * is refused */
+			memcpy(b, fx[i].data, fx[i].len);
+			moved = e->obj.str_length + 16;
+			memcpy(b + l->unicode_length, &moved, 8);
+			obj = e->obj;
+			off = e->off;
+			ret = py_offsets__apply_debug(&off, &obj, b, fx[i].len,
+						      fx[i].major, fx[i].minor,
+						      err, sizeof(err));
+			assert_int_equal(ret, 0);
+			assert_int_equal(obj.str_length, moved);
+			assert_int_equal(off.str_hash, moved + 8);
+			moved = rd_u64(b + l->unicode_size) - 8;
+			memcpy(b + l->unicode_length, &moved, 8);
+			off = e->off;
+			ret = py_offsets__apply_debug(&off, &obj, b, fx[i].len,
+						      fx[i].major, fx[i].minor,
+						      err, sizeof(err));
+			assert_int_equal(ret, -ERANGE);
+			assert_int_equal(off.str_hash, e->off.str_hash);
+
+			/* the code object's fields moved: co_version, not
+			 * in the block, is no longer trusted */
+			assert_int_not_equal(e->off.code_version, 0);
+			memcpy(b, fx[i].data, fx[i].len);
+			moved = e->off.code_name + 8;
+			memcpy(b + l->code_name, &moved, 8);
+			obj = e->obj;
+			off = e->off;
+			ret = py_offsets__apply_debug(&off, &obj, b, fx[i].len,
+						      fx[i].major, fx[i].minor,
+						      err, sizeof(err));
+			assert_int_equal(ret, 0);
+			assert_int_equal(off.code_name, moved);
+			assert_int_equal(off.code_version, 0);
 			free(b);
 		}
 

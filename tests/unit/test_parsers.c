@@ -840,6 +840,31 @@ struct dbg_case {
 	bool lookup;		/* symbolize a code object, not just a str */
 };
 
+/* 8 bytes of the arena (0 past its end), as the sampler would read them. */
+static uint64_t arena_ld64(size_t at)
+{
+	uint64_t v = 0;
+
+	if (at + 8 <= sizeof(arena))
+		memcpy(&v, arena + at, 8);
+	return v;
+}
+
+/* The ident of py_code_check() of the code object at the arena's start, as
+ * the sampler takes it: co_version, else the name's hash. */
+static uint64_t code_ident(const struct py_offsets *off, uint64_t name)
+{
+	uint32_t version = 0;
+
+	if (off->code_version)
+		memcpy(&version, arena + off->code_version, 4);
+	if (version)
+		return version;
+	if (!off->str_hash)
+		return 0;
+	return arena_ld64(name - (uintptr_t)arena + off->str_hash);
+}
+
 /* A code object with a name, a file and a line table, as off / sl lay them
  * out; then symcache__lookup(). Only reads in bounds may happen: a line
  * table that cannot be read is left out (NULL), the names still come. */
@@ -864,7 +889,7 @@ static int lookup_code(const struct py_offsets *off, const struct str_layout *sl
 	memcpy(arena + off->code_filename, &file, 8);
 	memcpy(arena + off->code_linetable, &lt, 8);
 	memcpy(arena + off->code_firstlineno, &one, 4);
-	rec.check = py_code_check(name, file, 1, 0);
+	rec.check = py_code_check(name, code_ident(off, name), file, 1, 0);
 	c = symcache__new(getpid(), off, sl);
 	if (!c)
 		return -ENOMEM;
@@ -919,6 +944,82 @@ static void symbolize_with(void *arg)
 	_exit(err == -EINVAL ? 0 : 1);
 }
 
+/*
+ * Code compiled and dropped in a loop: the next code object, and its name,
+ * land at the addresses of the last ones, with the same file, first line
+ * and argument count. Only the name's content (its cached hash) or, from
+ * 3.12 on, co_version tells them apart: the cached symbol of the old one
+ * must not be given to the new one.
+ */
+static void reused_name(unsigned minor)
+{
+	const struct py_offsets_entry *e = py_offsets__find(3, minor, 0);
+	uint64_t base = (uintptr_t)arena, name = base + 0x10000, file = base + 0x18000;
+	struct py_frame_rec rec = { .code = base };
+	struct str_layout sl;
+	struct code_info ci;
+	struct symcache *c;
+	uint64_t h1 = 0x5bd1e9955bd1e995ULL, h2 = 0x1234567890abcdefULL;
+	uint32_t one = 1, v1 = 41, v2 = 42, check1, check2;
+	bool versioned;
+
+	print_message("  3.%u\n", minor);
+	assert_non_null(e);
+	versioned = e->off.code_version != 0;
+	assert_int_equal(versioned, minor >= 12);
+	assert_int_not_equal(e->off.str_hash, 0);
+	layout_of(&sl, &e->obj);
+	memset(arena, 0, sizeof(arena));
+	fake_str(arena + 0x10000, &sl, "f_000001");
+	memcpy(arena + 0x10000 + e->off.str_hash, &h1, 8);
+	fake_str(arena + 0x18000, &sl, "<string>");
+	memcpy(arena + e->off.code_name, &name, 8);
+	memcpy(arena + e->off.code_filename, &file, 8);
+	memcpy(arena + e->off.code_firstlineno, &one, 4);
+	if (versioned)
+		memcpy(arena + e->off.code_version, &v1, 4);
+	c = symcache__new(getpid(), &e->off, &sl);
+	assert_non_null(c);
+
+	check1 = rec.check = py_code_check(name, versioned ? v1 : h1, file, 1, 0);
+	assert_int_equal(symcache__lookup(c, &rec, &ci), 0);
+	assert_string_equal(ci.name, "f_000001");
+
+	/* freed; the next function, and its name, at the same addresses */
+	fake_str(arena + 0x10000, &sl, "f_000002");
+	memcpy(arena + 0x10000 + e->off.str_hash, &h2, 8);
+	if (versioned)
+		memcpy(arena + e->off.code_version, &v2, 4);
+	check2 = py_code_check(name, versioned ? v2 : h2, file, 1, 0);
+	assert_int_not_equal(check1, check2);
+	/* a sample of the new one: the new name, not the cached old one */
+	rec.check = check2;
+	assert_int_equal(symcache__lookup(c, &rec, &ci), 0);
+	assert_string_equal(ci.name, "f_000002");
+	assert_int_equal(symcache__lookup(c, &rec, &ci), 0);
+	assert_string_equal(ci.name, "f_000002");
+	/* a sample of the old one, symbolized after the reuse: stale */
+	rec.check = check1;
+	assert_int_equal(symcache__lookup(c, &rec, &ci), -ESTALE);
+
+	if (versioned) {
+		/* co_version 0 (its counter wrapped): the name's hash again */
+		memset(arena + e->off.code_version, 0, 4);
+		rec.check = py_code_check(name, h2, file, 1, 0);
+		assert_int_equal(symcache__lookup(c, &rec, &ci), 0);
+		assert_string_equal(ci.name, "f_000002");
+	}
+	symcache__free(c);
+}
+
+static void test_symcache_reused_name(void **state)
+{
+	(void)state;
+	reused_name(10);
+	reused_name(12);
+	reused_name(13);
+}
+
 static void test_hostile_debug_offsets(void **state)
 {
 	const struct py_debug_layout *lay = py_offsets__debug_layout(3, 13);
@@ -970,7 +1071,7 @@ static uint32_t fake_codes(const struct py_offsets *off, const struct str_layout
 		memcpy(code + off->code_linetable, &lt, 8);
 		memcpy(code + off->code_firstlineno, &first, 4);
 	}
-	return py_code_check(nm, file, first, 0);
+	return py_code_check(nm, code_ident(off, nm), file, first, 0);
 }
 
 static int line_at(uint32_t lasti)
@@ -1072,7 +1173,7 @@ static void test_symbolize_cache(void **state)
 
 		fake_str(arena + 0x12000, &sl, "other");
 		memcpy(arena + e->off.code_name, &nm2, 8);
-		check2 = py_code_check(nm2, base + 0x18000, 10, 0);
+		check2 = py_code_check(nm2, code_ident(&e->off, nm2), base + 0x18000, 10, 0);
 	}
 	for (i = 0; i < 3; i++)
 		frs[i].check = check2;
@@ -1152,6 +1253,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_debug_offsets),
 		cmocka_unit_test(test_symbolize_cache),
 		cmocka_unit_test(test_agg_strings),
+		cmocka_unit_test(test_symcache_reused_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
