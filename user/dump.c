@@ -276,7 +276,10 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		sts[n].ns_pid = p->ns_pid;
 		sts[n].thread_id = h->pthread_id;
 		sts[n].os_thread_id = h->tid;
-		sts[n].thread_name = py_process__thread_name(p, h->tid, h->pthread_id);
+		/* A copy: asking for the next thread's name may refresh the table. */
+		sts[n].thread_name = agg__str(a, py_process__thread_name(p, h->tid, h->pthread_id));
+		if (!sts[n].thread_name)
+			sts[n].thread_name = "";
 		sts[n].active = h->status & PY_S_ACTIVE;
 		sts[n].owns_gil = h->status & PY_S_GIL;
 		sts[n].frames = fr;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "pyelf.h"
@@ -627,6 +628,37 @@ static void names_budget_spend(uint64_t ns)
 	names_tokens -= (int64_t)ns;
 }
 
+/*
+ * The kernel names of a process that runs for weeks and starts threads all
+ * along: when the table is full, the threads that exited are forgotten, and
+ * if none did, all of them (callers copy a name before asking for another).
+ */
+static void forget_exited_threads(struct py_process *p)
+{
+	uint64_t tids[256], key;
+	size_t pos = 0, n = 0;
+	struct hashmap *fresh;
+	void *v;
+
+	do {
+		n = 0;
+		while (n < 256 && hashmap__next(p->thread_names, &pos, &key, &v))
+			if (syscall(SYS_tgkill, p->pid, (pid_t)key, 0) && errno == ESRCH)
+				tids[n++] = key;
+		for (size_t i = 0; i < n; i++)
+			free(hashmap__del(p->thread_names, tids[i]));
+		/* Deleting may move entries: start over until a pass finds none. */
+		pos = 0;
+	} while (n == 256);
+	if (hashmap__size(p->thread_names) < THREAD_NAMES_MAX || !(fresh = hashmap__new()))
+		return;
+	pos = 0;
+	while (hashmap__next(p->thread_names, &pos, NULL, &v))
+		free(v);
+	hashmap__free(p->thread_names);
+	p->thread_names = fresh;
+}
+
 const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident)
 {
 	char path[96], buf[64];
@@ -682,7 +714,7 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	if (hashmap__size(p->thread_names) >= THREAD_NAMES_MAX)
-		return "";
+		forget_exited_threads(p);
 	name = strdup(buf);
 	if (!name || hashmap__put(p->thread_names, (uint64_t)tid, name)) {
 		free(name);
