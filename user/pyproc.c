@@ -443,14 +443,30 @@ static struct py_process *process_new(pid_t pid)
 	return p;
 }
 
+/* What /proc/PID/exe points to, with the mount namespace's device and inode. */
+static void exe_id(pid_t pid, uint64_t id[2])
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	id[0] = id[1] = 0;
+	if (!stat(path, &st)) {
+		id[0] = st.st_dev;
+		id[1] = st.st_ino;
+	}
+}
+
 int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen)
 {
 	struct candidate *cands = NULL;
 	struct py_process *p = NULL;
 	int n, i, err = -ENOENT;
+	uint64_t exe_before[2], exe_after[2];
 
 	*out = NULL;
 	why[0] = 0;
+	exe_id(pid, exe_before);
 	cands = calloc(8, sizeof(*cands));
 	p = process_new(pid);
 	if (!cands || !p) {
@@ -494,6 +510,19 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 			bias = 0;
 		err = setup(p, &elf, bias, why, whylen);
 		break;
+	}
+	if (err == -EPROTONOSUPPORT) {
+		/* Refused while the process was exec'ing: what was read mixes
+		 * two programs. Not (yet) Python, rather: the exec brings a retry. */
+		exe_id(pid, exe_after);
+		if (memcmp(exe_before, exe_after, sizeof(exe_before))) {
+			why[0] = 0;
+			err = -ENOENT;
+		} else if (py_process__gone(pid)) {
+			/* Or exiting: its memory went away under the reads. */
+			why[0] = 0;
+			err = -ESRCH;
+		}
 	}
 	if (err)
 		goto cleanup;
