@@ -86,8 +86,14 @@ def test_idle_wall_clock(profiler, interp, start_target, tmp_path):
     assert 0.25 <= share <= 0.75, (leaf, err)
     # Without --idle only the CPU time shows.
     text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "2"])
-    names = set(parse_frame(fr[-1])[0] for fr, _ in parse_raw(text))
-    assert "rest" not in names, names
+    leaf = {}
+    for frames, count in parse_raw(text):
+        name = parse_frame(frames[-1])[0]
+        leaf[name] = leaf.get(name, 0) + count
+    # rest() itself runs on a CPU for a few microseconds on its way into the
+    # sleep: a tick can land there, but only rarely.
+    total = sum(leaf.values())
+    assert total and leaf.get("rest", 0) <= 0.05 * total, leaf
 
 
 def test_top_in_tmux(profiler, interp_any, start_target, tmp_path):

@@ -80,7 +80,11 @@ def test_command_and_subprocesses(profiler, tmp_path):
         stacks = parse_raw(f.read())
     roots = set(fr[0] for fr, _ in stacks)
     assert len(roots) == 2 and all(r.startswith("process ") for r in roots), roots
-    assert all("level_d" in fr[-1] for fr, c in stacks if len(fr) > 4)
+    # Each process spins in the chain; start-up (imports) may be sampled too.
+    for root in roots:
+        mine = [(fr, c) for fr, c in stacks if fr[0] == root]
+        chain = sum(c for fr, c in mine if "level_d" in fr[-1] and "level_a" in " ".join(fr))
+        assert chain >= 0.8 * sum(c for _, c in mine), (root, mine)
     # Without -s only the command itself, which is not Python here.
     res = run_profiler(["record", "-f", "raw", "-o", out, "--", a.path, prog, "1"])
     assert res.returncode == 0, res.stderr
