@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -6,6 +7,16 @@
 
 /* Package levels climbed at most. */
 #define MAX_PACKAGE_DEPTH 32
+
+/* A ".." component would walk out of /proc/PID/root (a container's root
+ * is a folder of the host): such a name is never looked up. */
+static bool climbs(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || !p[2]))
+			return true;
+	return false;
+}
 
 void shorten_filename(pid_t pid, const char *filename, char *out, size_t len)
 {
@@ -24,7 +35,9 @@ void shorten_filename(pid_t pid, const char *filename, char *out, size_t len)
 	 * working folder for a relative path. */
 	root = filename[0] == '/' ? "root" : "cwd/";
 	start = strrchr(filename, '/');
-	if (!start) {
+	if (!start || climbs(filename)) {
+		if (start)
+			filename = start + 1;
 		snprintf(out, len, "%s", filename);
 		return;
 	}

@@ -685,6 +685,11 @@ static void test_shorten(void **state)
 	expect_short(path, 4096, "pkg/sub/__init__.py");
 	snprintf(path, sizeof(path), "%s/plain/mod.py", tree);
 	expect_short(path, 4096, "mod.py");
+	/* ".." could leave the process's root: never looked up */
+	snprintf(path, sizeof(path), "%s/plain/../pkg/sub/mod.py", tree);
+	expect_short(path, 4096, "mod.py");
+	snprintf(path, sizeof(path), "%s/pkg/sub/..x/mod..py", tree);
+	expect_short(path, 4096, "mod..py");
 	expect_short("<string>", 4096, "<string>");
 	expect_short("<frozen importlib._bootstrap>", 4096, "<frozen importlib._bootstrap>");
 	expect_short("", 4096, "");
