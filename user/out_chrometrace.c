@@ -121,7 +121,8 @@ static int from_timeline(struct ct *c, const struct agg_sample *tl, size_t n,
 		ord[i].thread = thread_of[tl[i].stack];
 		ord[i].pos = i;
 	}
-	qsort(ord, n, sizeof(*ord), cmp_order);
+	if (n > 1)
+		qsort(ord, n, sizeof(*ord), cmp_order);
 	for (i = 0; i < n; i++) {
 		const struct out_thread *t = &threads[ord[i].thread];
 

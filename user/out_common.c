@@ -314,7 +314,8 @@ int threads__group(const struct agg *a, struct out_thread **out, size_t *n,
 	for (i = 0; i < nstacks; i++)
 		t[of[i]].stacks[t[of[i]].nstacks++] = i;
 	/* Sort, then renumber: best[] now maps old index -> new. */
-	qsort(t, nt, sizeof(*t), cmp_thread);
+	if (nt > 1)
+		qsort(t, nt, sizeof(*t), cmp_thread);
 	for (i = 0; i < nt; i++) {
 		uint64_t key = (uint64_t)(uint32_t)t[i].pid << 32 | (uint32_t)t[i].tid;
 

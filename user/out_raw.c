@@ -105,7 +105,8 @@ int write_raw(FILE *f, const struct agg *a, const struct output_opts *o)
 		}
 		lines[n++].count = st->count;
 	}
-	qsort(lines, n, sizeof(*lines), cmp_line);
+	if (n > 1)
+		qsort(lines, n, sizeof(*lines), cmp_line);
 	for (i = 0; i < n; i++) {
 		uint64_t count = lines[i].count;
 

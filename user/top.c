@@ -195,7 +195,8 @@ static void draw(struct top *t, unsigned int nprocs)
 	while (hashmap__next(tb->m, &pos, NULL, &v))
 		rows[n++] = v;
 	g_sort = t->sort;
-	qsort(rows, n, sizeof(*rows), cmp_entry);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), cmp_entry);
 
 	if (t->tty)
 		fputs("\033[H", stdout);
