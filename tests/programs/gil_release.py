@@ -21,6 +21,9 @@ except AttributeError:  # 2.7
     get_ident = thread.get_ident
 
 started = threading.Semaphore(0)
+# The work starts after "ready": on 2.7 a spinning thread can keep the main
+# thread from the GIL for seconds (the old GIL), delaying the line.
+go = threading.Event()
 lock = threading.Lock()
 ZBUF = (b"abcdefgh" * 16 + b"x") * (1 << 17)
 HBUF = b"x" * (32 << 20)
@@ -36,6 +39,7 @@ def announce(name):
 
 def spin_python(end):
     announce("spin_python")
+    go.wait()
     n = 0
     while time.time() < end:
         n = (n * 7 + 1) % 1000003
@@ -43,6 +47,7 @@ def spin_python(end):
 
 def in_c(end):
     announce("in_c")
+    go.wait()
     while time.time() < end:
         if MODE == "zlib":
             zlib.compress(ZBUF, 9)
@@ -61,5 +66,6 @@ if __name__ == "__main__":
         started.acquire()
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
+    go.set()
     for t in threads:
         t.join()
