@@ -298,26 +298,6 @@ static int open_mapped(pid_t pid, const struct candidate *c)
 	return fd < 0 ? -errno : fd;
 }
 
-/* String object layout per version (PEP 393 since 3.3; 2.7 byte strings). */
-static void str_layout_init(struct str_layout *sl, const struct py_obj_offsets *obj,
-			    unsigned int major)
-{
-	memset(sl, 0, sizeof(*sl));
-	sl->bytes_size = obj->ob_size;
-	sl->bytes_sval = obj->bytes_sval;
-	if (major == 2) {
-		sl->bytes_str = true;
-		return;
-	}
-	sl->length = obj->str_length;
-	sl->state = obj->str_state;
-	sl->ascii_size = obj->str_ascii_size;
-	sl->compact_size = obj->str_compact_size;
-	sl->kind_shift = obj->str_kind_shift;
-	sl->compact_bit = obj->str_compact_shift;
-	sl->ascii_bit = obj->str_ascii_shift;
-}
-
 static void reader_init(struct py_process *p)
 {
 	p->reader.pid = p->pid;
@@ -418,7 +398,7 @@ static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, 
 		if (off.runtime_gil_holder && !(off.flags & PY_F_GIL_INTERP))
 			p->bpf.gil_holder = runtime + off.runtime_gil_holder;
 	}
-	str_layout_init(&p->strings, &obj, p->major);
+	symcache__str_layout(&p->strings, &obj, p->major);
 	p->obj = obj;
 	reader_init(p);
 	p->syms = symcache__new(p->pid, &off, &p->strings);

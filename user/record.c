@@ -291,27 +291,18 @@ static void defer_change(struct collector *c, pid_t pid, bool exec)
 static void scan_proc(struct collector *c);
 
 /*
- * Once a second, and at once after the kernel lost process events: every
- * known process that is gone is dropped (its exit event may be the one
- * lost), and host-wide, /proc is scanned again for processes whose exec
- * was lost.
+ * Once a second: every known process that is gone is dropped (its exit
+ * event may be the one lost), and host-wide, after the kernel lost process
+ * events, /proc is scanned again for processes whose exec was lost.
  */
 static void sweep(struct collector *c, uint64_t now)
 {
 	uint64_t k[PY_C__MAX] = { 0 }, key;
-	bool lost = false;
 	pid_t gone[256];
 	size_t pos = 0, n = 0;
 	void *v;
 
-	sampler__counters(c->sampler, k);
-	if (k[PY_C_EVENTS_LOST] > c->events_lost) {
-		pr_debug("%" PRIu64 " process events lost: rescanning",
-			 k[PY_C_EVENTS_LOST] - c->events_lost);
-		c->events_lost = k[PY_C_EVENTS_LOST];
-		lost = true;
-	}
-	if (!lost && now < c->next_sweep)
+	if (now < c->next_sweep)
 		return;
 	c->next_sweep = now + 1000000000ULL;
 	while (n < 256 && hashmap__next(c->procs, &pos, &key, &v))
@@ -319,8 +310,14 @@ static void sweep(struct collector *c, uint64_t now)
 			gone[n++] = (pid_t)key;
 	for (size_t i = 0; i < n; i++)
 		apply_change(c, gone[i], false);
-	if (lost && host_wide(c))
-		scan_proc(c);
+	sampler__counters(c->sampler, k);
+	if (k[PY_C_EVENTS_LOST] > c->events_lost) {
+		pr_debug("%" PRIu64 " process events lost: rescanning",
+			 k[PY_C_EVENTS_LOST] - c->events_lost);
+		c->events_lost = k[PY_C_EVENTS_LOST];
+		if (host_wide(c))
+			scan_proc(c);
+	}
 }
 
 /* Reads what the kernel queued: process events, samples, then the exits. */

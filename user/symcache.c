@@ -8,6 +8,7 @@
 #include "paths.h"
 #include "pystr.h"
 #include "remote.h"
+#include "offsets.h"
 #include "symcache.h"
 
 /* The largest code-object prefix any version's fields need. */
@@ -410,4 +411,24 @@ int symcache__line(const struct symcache *c, const struct code_info *ci, uint32_
 			    lasti, &line) || line < 0)
 		return ci->firstlineno > 0 ? ci->firstlineno : 0;
 	return line;
+}
+
+/* String object layout per version (PEP 393 since 3.3; 2.7 byte strings). */
+void symcache__str_layout(struct str_layout *sl, const struct py_obj_offsets *obj,
+			    unsigned int major)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->bytes_size = obj->ob_size;
+	sl->bytes_sval = obj->bytes_sval;
+	if (major == 2) {
+		sl->bytes_str = true;
+		return;
+	}
+	sl->length = obj->str_length;
+	sl->state = obj->str_state;
+	sl->ascii_size = obj->str_ascii_size;
+	sl->compact_size = obj->str_compact_size;
+	sl->kind_shift = obj->str_kind_shift;
+	sl->compact_bit = obj->str_compact_shift;
+	sl->ascii_bit = obj->str_ascii_shift;
 }

@@ -82,4 +82,10 @@ int symcache__line(const struct symcache *c, const struct code_info *ci, uint32_
 /* Reads a str object (PEP 393 or 2.7 bytes) as UTF-8 into out. */
 int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out, size_t outlen);
 
+struct py_obj_offsets;
+/* The string layout of a version's object offsets (PEP 393 since 3.3; 2.7
+ * byte strings). */
+void symcache__str_layout(struct str_layout *sl, const struct py_obj_offsets *obj,
+			  unsigned int major);
+
 #endif

@@ -15,28 +15,11 @@
 #include "remote.h"
 #include "symcache.h"
 
-/*
- * The str_layout the collector derives from a version's object offsets.
- * Mirrors the static str_layout_init() in user/pyproc.c, which a fuzz
- * target cannot call (proposed: export it as str_layout__init()).
- */
+/* The str_layout the collector derives from a version's object offsets. */
 static inline void fake_str_layout(struct str_layout *sl, const struct py_obj_offsets *obj,
 				   unsigned int major)
 {
-	memset(sl, 0, sizeof(*sl));
-	sl->bytes_size = obj->ob_size;
-	sl->bytes_sval = obj->bytes_sval;
-	if (major == 2) {
-		sl->bytes_str = true;
-		return;
-	}
-	sl->length = obj->str_length;
-	sl->state = obj->str_state;
-	sl->ascii_size = obj->str_ascii_size;
-	sl->compact_size = obj->str_compact_size;
-	sl->kind_shift = obj->str_kind_shift;
-	sl->compact_bit = obj->str_compact_shift;
-	sl->ascii_bit = obj->str_ascii_shift;
+	symcache__str_layout(sl, obj, major);
 }
 
 static inline void put64(uint8_t *base, size_t at, uint64_t v)

@@ -727,16 +727,7 @@ static void test_shorten(void **state)
  */
 static void layout_of(struct str_layout *sl, const struct py_obj_offsets *obj)
 {
-	memset(sl, 0, sizeof(*sl));
-	sl->bytes_size = obj->ob_size;
-	sl->bytes_sval = obj->bytes_sval;
-	sl->length = obj->str_length;
-	sl->state = obj->str_state;
-	sl->ascii_size = obj->str_ascii_size;
-	sl->compact_size = obj->str_compact_size;
-	sl->kind_shift = obj->str_kind_shift;
-	sl->compact_bit = obj->str_compact_shift;
-	sl->ascii_bit = obj->str_ascii_shift;
+	symcache__str_layout(sl, obj, 3);
 }
 
 /* A compact ASCII str object at obj, as sl describes it. */

@@ -318,20 +318,7 @@ static uint64_t fk_dict(struct fake *f, const uint64_t *keys, const uint64_t *va
 /* What pyproc.c derives from the object offsets. */
 static void fk_str_layout(struct str_layout *sl, const struct py_obj_offsets *obj, bool py2)
 {
-	memset(sl, 0, sizeof(*sl));
-	sl->bytes_size = obj->ob_size;
-	sl->bytes_sval = obj->bytes_sval;
-	if (py2) {
-		sl->bytes_str = true;
-		return;
-	}
-	sl->length = obj->str_length;
-	sl->state = obj->str_state;
-	sl->ascii_size = obj->str_ascii_size;
-	sl->compact_size = obj->str_compact_size;
-	sl->kind_shift = obj->str_kind_shift;
-	sl->compact_bit = obj->str_compact_shift;
-	sl->ascii_bit = obj->str_ascii_shift;
+	symcache__str_layout(sl, obj, py2 ? 2 : 3);
 }
 
 static void fk_init(struct fake *f, const struct py_offsets_entry *e)
