@@ -20,7 +20,7 @@
 /* Interpreters (main + subinterpreters) searched for a thread. */
 #define PY_MAX_INTERPS 8
 /* Byte windows read in one go from the target. */
-#define PY_TSTATE_READ 256
+#define PY_TSTATE_READ 320
 #define PY_FRAME_READ 128
 #define PY_CODE_READ 160
 
@@ -88,7 +88,7 @@ struct py_offsets {
 	__u16 str_hash;		/* a str's cached hash: PyASCIIObject.hash (3.x),
 				 * PyStringObject.ob_shash (2.7) */
 	__u16 code_version;	/* co_version (u32, 3.12+): unique per code object */
-	__u16 pad2;
+	__u16 tstate_datastack;	/* tstate->datastack_chunk (3.11+), 0 if absent */
 	__u64 code_tag_mask;	/* bits to clear in f_executable (tagged refs, 3.14+) */
 };
 
@@ -150,7 +150,7 @@ struct py_stack_hdr {
 	__u32 tid;
 	__u16 cpu;
 	__u16 status;
-	__u64 ts;		/* bpf_ktime_get_ns() */
+	__u64 ts;		/* bpf_ktime_get_ns(); 0 when not asked for */
 	__u64 tstate;
 	__u64 pthread_id;
 	__u32 nframes;

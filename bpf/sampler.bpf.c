@@ -19,6 +19,12 @@ const volatile bool follow_forks = false;
 /* -s: every fork and exit is reported, so descendants of processes that are
  * not Python (a shell, a launcher) can be followed too. */
 const volatile bool report_all_forks = false;
+/* What a perf sample records beyond the stack: whether the thread holds the
+ * GIL (top, --gil) and when it was taken (timeline formats). Each costs
+ * helper calls on every sample, so it is read only when asked for; the
+ * task iterator, which is rare, always records both. */
+const volatile bool sample_gil = false;
+const volatile bool sample_time = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -96,6 +102,8 @@ static __always_inline void count(__u32 which)
 struct walk_ctx {
 	struct sample_scratch *s;
 	struct task_struct *task;
+	bool gil;		/* read whether the thread holds the GIL */
+	bool time;		/* stamp the record */
 };
 
 static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src)
@@ -240,43 +248,47 @@ static __always_inline bool holds_gil(struct walk_ctx *w, __u64 tstate)
 }
 
 /*
- * Frames cluster: 3.11+ frames sit next to each other in the thread's data
- * stack, callers below callees, and older PyFrameObjects of one size share
- * allocator pools. One read of the page around a frame often brings its
- * callers too; a read costs far more than its bytes. The window stays
- * within the frame's own page (plus the frame itself), which is mapped
- * whenever the frame is. Copies the frame into s->fbuf; false when the
- * caller must read it on its own.
+ * Frames cluster, and a read costs far more than its bytes: one read brings
+ * a frame's callers too. 3.11+ frames sit next to each other in the
+ * thread's data stack, callers below callees; older PyFrameObjects of one
+ * size share allocator pools. The window ends at the frame's end and starts
+ * as low as is known to be mapped whenever the frame is: the start of its
+ * data stack chunk when the frame is in the thread's newest one (a single
+ * allocation of at least PY_DATASTACK_MIN bytes), else the frame's own
+ * page; at most WIN_MAX bytes. Returns where the frame's bytes are in the
+ * window, or NULL when the caller must read the frame on its own.
  */
-static __always_inline bool frame_from_window(struct walk_ctx *w, __u64 frame, __u32 rdsz)
+static __always_inline const __u8 *frame_window(struct walk_ctx *w, __u64 frame, __u32 rdsz)
 {
 	struct sample_scratch *s = w->s;
-	__u64 end = frame + rdsz, start, len, *src, *dst = (__u64 *)s->fbuf;
-	__u32 off, i;
+	__u64 end = frame + rdsz, lo, start, len;
+	__u32 off;
 
 	if (frame & 7)
-		return false;
+		return NULL;
 	if (!(frame >= s->win_base && end <= s->win_base + s->win_len)) {
-		start = frame & ~(__u64)(WIN_PAGE - 1);
+		lo = frame & ~(__u64)(WIN_PAGE - 1);
+		if (s->chunk && frame >= s->chunk && end <= s->chunk + PY_DATASTACK_MIN)
+			lo = s->chunk;
+		start = end > WIN_MAX ? end - WIN_MAX : 0;
+		if (start < lo)
+			start = lo;
 		len = end - start;
 		/* Keep the bound check and the helper on the same register. */
 		asm volatile("" : "+r"(len));
 		if (len > WIN_MAX)
-			return false;
+			return NULL;
 		if (rd(w, s->win, len, start)) {
 			s->win_len = 0;
-			return false;
+			return NULL;
 		}
 		s->win_base = start;
 		s->win_len = len;
 	}
 	off = frame - s->win_base;
 	if (off > WIN_BUF - PY_FRAME_READ)
-		return false;
-	src = (__u64 *)(s->win + off);
-	for (i = 0; i < PY_FRAME_READ / 8; i++)
-		dst[i] = src[i];
-	return true;
+		return NULL;
+	return s->win + off;
 }
 
 /* One frame of the walk. Returns 1 to stop. */
@@ -287,6 +299,7 @@ static long walk_step(__u32 i, void *ctx)
 	const struct py_offsets *off;
 	struct py_frame_rec *fr;
 	struct code_cache_entry *cc;
+	const __u8 *fb;
 	__u64 frame, code, ip, base, name, ident;
 	__u32 n, rdsz, idx, slot, check, vo;
 	__s32 lasti;
@@ -303,26 +316,31 @@ static long walk_step(__u32 i, void *ctx)
 	rdsz = off->frame_read;
 	if (rdsz > PY_FRAME_READ)
 		rdsz = PY_FRAME_READ;
-	if (!frame_from_window(w, frame, rdsz) && rd(w, s->fbuf, rdsz, frame)) {
-		s->rec.hdr.status |= PY_S_READ_ERR;
-		count(PY_C_READ_FRAME);
-		return 1;
+	fb = frame_window(w, frame, rdsz);
+	if (!fb) {
+		if (rd(w, s->fbuf, rdsz, frame)) {
+			s->rec.hdr.status |= PY_S_READ_ERR;
+			count(PY_C_READ_FRAME);
+			return 1;
+		}
+		fb = s->fbuf;
 	}
-	s->frame = ld64(s->fbuf, off->frame_back, PY_FRAME_READ);
+	s->frame = ld64(fb, off->frame_back, PY_FRAME_READ);
 	if (s->frame == frame)	/* a self-loop in hostile memory */
 		s->frame = 0;
 	/* 3.12+: shim / base frames owned by the C stack or the interpreter
 	 * (owner values from owner_cstack up) are not Python code. */
 	if ((off->flags & PY_F_OWNER) &&
-	    s->fbuf[off->frame_owner & (PY_FRAME_READ - 1)] >= off->owner_cstack) {
+	    fb[off->frame_owner & (PY_FRAME_READ - 1)] >= off->owner_cstack) {
 		count(PY_C_SKIPPED_FRAMES);
 		return 0;
 	}
-	code = ld64(s->fbuf, off->frame_code, PY_FRAME_READ) & ~off->code_tag_mask;
+	code = ld64(fb, off->frame_code, PY_FRAME_READ) & ~off->code_tag_mask;
 
 	idx = n & (PY_MAX_FRAMES - 1);
 	fr = &s->rec.frames[idx];
-	s->faddr[idx] = frame;
+	if (w->task)	/* only dump --locals asks for them */
+		s->faddr[idx] = frame;
 	/*
 	 * A code object seen earlier in this same sample is still the same
 	 * object: the frames on the stack hold references to it. Recursion
@@ -374,11 +392,11 @@ static long walk_step(__u32 i, void *ctx)
 	cc->gen = s->gen;
 have_check:
 	if (off->flags & PY_F_INSTR_PTR) {
-		ip = ld64(s->fbuf, off->frame_instr, PY_FRAME_READ);
+		ip = ld64(fb, off->frame_instr, PY_FRAME_READ);
 		base = code + off->code_adaptive;
 		lasti = ip > base && ip - base < (1U << 30) ? ip - base : 0;
 	} else {
-		lasti = (__s32)ld32(s->fbuf, off->frame_instr, PY_FRAME_READ);
+		lasti = (__s32)ld32(fb, off->frame_instr, PY_FRAME_READ);
 		if (lasti < 0 || lasti >= (1 << 29))
 			lasti = 0;
 		if (off->flags & PY_F_LASTI_UNITS)
@@ -405,8 +423,9 @@ static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid
 	__u32 n;
 
 	s->pthread_id = pthread_id;
-	n = max16(max16(off->tstate_next, off->tstate_thread_id),
-		  max16(off->tstate_frame, off->tstate_interp)) + 8;
+	n = max16(max16(max16(off->tstate_next, off->tstate_thread_id),
+			max16(off->tstate_frame, off->tstate_interp)),
+		  off->tstate_datastack) + 8;
 	s->tstate_read = n > PY_TSTATE_READ ? PY_TSTATE_READ : n;
 
 	tstate = find_tstate(w, tid);
@@ -418,14 +437,16 @@ static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid
 	s->rec.hdr.tid = tid;
 	s->rec.hdr.cpu = bpf_get_smp_processor_id();
 	s->rec.hdr.status = active ? PY_S_ACTIVE : 0;
-	s->rec.hdr.ts = bpf_ktime_get_ns();
+	s->rec.hdr.ts = w->time ? bpf_ktime_get_ns() : 0;
 	s->rec.hdr.tstate = tstate;
 	s->rec.hdr.pthread_id = pthread_id;
 	s->rec.hdr.nframes = 0;
-	if (holds_gil(w, tstate))
+	if (w->gil && holds_gil(w, tstate))
 		s->rec.hdr.status |= PY_S_GIL;
 
 	frame = ld64(s->tbuf, off->tstate_frame, PY_TSTATE_READ);
+	s->chunk = off->tstate_datastack ?
+		   ld64(s->tbuf, off->tstate_datastack, PY_TSTATE_READ) : 0;
 	if (off->flags & PY_F_CFRAME)
 		frame = read_ptr(w, frame + off->cframe_current_frame);
 	s->frame = frame;
@@ -488,6 +509,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (!w.s)
 		return 0;
 	w.s->proc = *proc;
+	w.gil = sample_gil;
+	w.time = sample_time;
 	task = bpf_get_current_task_btf();
 	if (walk_thread(&w, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
 		emit_stack(w.s);
@@ -530,6 +553,8 @@ int walk_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	w.s->proc = *proc;
 	w.task = task;
+	w.gil = true;
+	w.time = true;
 	if (!walk_thread(&w, pid, tid, task->thread.fsbase, active))
 		return 0;
 	emit_stack(w.s);

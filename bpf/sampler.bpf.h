@@ -6,8 +6,11 @@
 #define CODE_BUF 256	/* power of two >= PY_CODE_READ, so clamped loads verify */
 #define CODE_CACHE 16	/* code objects remembered within one sample */
 #define WIN_PAGE 4096
-#define WIN_MAX (WIN_PAGE + PY_FRAME_READ)	/* a page of frames, plus the last one */
-#define WIN_BUF 8192	/* power of two >= WIN_MAX, so masked lengths verify */
+#define WIN_MAX 8192	/* the most one window read brings: >= a page plus a frame */
+#define WIN_BUF 16384	/* power of two >= WIN_MAX + PY_FRAME_READ, so loads verify */
+/* Every data stack chunk (3.11+) is at least this big
+ * (_PY_DATA_STACK_CHUNK_SIZE, 16 KiB in 3.11-3.15): one allocation. */
+#define PY_DATASTACK_MIN 16384
 
 struct code_cache_entry {
 	__u64 code;
@@ -16,6 +19,8 @@ struct code_cache_entry {
 };
 
 _Static_assert(PY_CODE_READ <= CODE_BUF, "code window");
+_Static_assert(WIN_MAX >= WIN_PAGE + PY_FRAME_READ, "a page window fits");
+_Static_assert(WIN_BUF >= WIN_MAX + PY_FRAME_READ, "a frame at any window offset fits");
 _Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
 
 /* Per-CPU working state of one sample, kept in a map: the BPF stack is too
@@ -27,6 +32,7 @@ struct sample_scratch {
 	__u64 interp;		/* thread search: next interpreter */
 	__u64 tstate;		/* thread search: next thread state */
 	__u64 found;
+	__u64 chunk;		/* the thread's newest data stack chunk (3.11+), or 0 */
 	__u32 interps;
 	__u32 tstate_read;
 	__u8 tbuf[PY_TSTATE_READ];

@@ -117,6 +117,8 @@ static const struct dbg_field dbg_fields[] = {
 	   tstate_thread_id),
 	FO("thread_state.native_thread_id", tstate_native_thread_id, tstate_size,
 	   8, tstate_native_id),
+	FO("thread_state.datastack_chunk", tstate_datastack_chunk, tstate_size, 8,
+	   tstate_datastack),
 	FO("interpreter_frame.previous", frame_previous, frame_size, 8,
 	   frame_back),
 	FO("interpreter_frame.executable", frame_executable, frame_size, 8,

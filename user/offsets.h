@@ -115,7 +115,7 @@ struct py_debug_layout {
 	__u16 interp_size, interp_next, interp_threads_head, interp_ceval_gil;
 	__u16 interp_gil_runtime_state, interp_gil_locked, interp_gil_holder;
 	__u16 tstate_size, tstate_next, tstate_interp, tstate_current_frame;
-	__u16 tstate_thread_id, tstate_native_thread_id;
+	__u16 tstate_thread_id, tstate_native_thread_id, tstate_datastack_chunk;
 	__u16 frame_size, frame_previous, frame_executable, frame_instr_ptr;
 	__u16 frame_localsplus, frame_owner;
 	__u16 code_size, code_filename, code_name, code_qualname;

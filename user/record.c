@@ -805,6 +805,8 @@ int cmd_record(struct record_opts *o)
 		.rate = o->rate,
 		.follow_forks = (o->npids == 0 && !o->command) || o->subprocesses,
 		.report_all_forks = (o->npids != 0 || o->command) && o->subprocesses,
+		.sample_gil = o->top || o->gil_only,
+		.sample_time = !o->top && output__needs_timeline(o->out.format),
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.btf_path = o->btf_path,
 	};

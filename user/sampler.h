@@ -15,6 +15,8 @@ struct sampler_opts {
 	unsigned int rate;		/* Hz per CPU; 0: no perf events (dump) */
 	bool follow_forks;		/* forked children inherit their parent's entry */
 	bool report_all_forks;		/* fork / exit records for every process */
+	bool sample_gil;		/* perf samples: PY_S_GIL read (top, --gil) */
+	bool sample_time;		/* perf samples: hdr.ts set (timeline formats) */
 	size_t ringbuf_bytes;		/* 0: default */
 	const char *btf_path;		/* NULL: the kernel's own */
 };

@@ -33,7 +33,7 @@
 	X(code_argcount) X(code_nlocals) X(code_firstlineno)            \
 	X(code_varnames) X(code_filename) X(code_name) X(code_qualname) \
 	X(code_linetable) X(code_adaptive) X(code_read) X(owner_cstack) \
-	X(pad0) X(str_hash) X(code_version) X(pad2) X(code_tag_mask)
+	X(pad0) X(str_hash) X(code_version) X(tstate_datastack) X(code_tag_mask)
 
 #define OBJ_FIELDS(X)                                                   \
 	X(ob_type) X(ob_size) X(type_name) X(type_flags) X(str_length)  \
@@ -259,7 +259,8 @@ static void check_entry(const struct py_offsets_entry *e)
 	if (v == 0x30b)
 		assert_int_not_equal(o->cframe_current_frame, 0);
 	assert_int_equal(o->pad0, 0);
-	assert_int_equal(o->pad2, 0);
+	/* the data stack chunk bounds the frame windows from 3.11 on */
+	assert_int_equal(!!o->tstate_datastack, v >= 0x30b);
 	/* the str hash, mixed into the check value: right after the length
 	 * (PyASCIIObject) / ob_size (2.7 PyStringObject) */
 	assert_int_equal(o->str_hash, (py3 ? ob->str_length : ob->ob_size) + 8);
@@ -272,6 +273,7 @@ static void check_entry(const struct py_offsets_entry *e)
 	assert_true(o->tstate_frame + 8 <= PY_TSTATE_READ);
 	assert_true(o->tstate_thread_id + 8 <= PY_TSTATE_READ);
 	assert_true(o->tstate_native_id + 8 <= PY_TSTATE_READ);
+	assert_true(o->tstate_datastack + 8 <= PY_TSTATE_READ);
 
 	/* frame_read: round8 of the furthest of back, code, instr, owner */
 	instr_w = (o->flags & PY_F_INSTR_PTR) ? 8 : 4;
