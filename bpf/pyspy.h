@@ -121,6 +121,11 @@ enum py_counter {
 	PY_C__MAX,
 };
 
+/* The value of the per-CPU counters map's one entry. */
+struct py_counters {
+	__u64 n[PY_C__MAX];
+};
+
 enum py_record_kind {
 	PY_REC_STACK = 1,
 	PY_REC_EXEC = 2,

@@ -66,11 +66,12 @@ struct {
 	__type(value, struct iter_config);
 } iter_cfg SEC(".maps");
 
+/* One entry holding every counter: userspace reads them in one lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PY_C__MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct py_counters);
 } counters SEC(".maps");
 
 struct {
@@ -87,10 +88,11 @@ struct {
 
 static __always_inline void count(__u32 which)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	__u32 zero = 0;
+	struct py_counters *c = bpf_map_lookup_elem(&counters, &zero);
 
-	if (c)
-		*c += 1;
+	if (c && which < PY_C__MAX)
+		c->n[which] += 1;
 }
 
 /*
@@ -292,9 +294,8 @@ static __always_inline const __u8 *frame_window(struct walk_ctx *w, __u64 frame,
 }
 
 /* One frame of the walk. Returns 1 to stop. */
-static long walk_step(__u32 i, void *ctx)
+static __always_inline long walk_one(struct walk_ctx *w)
 {
-	struct walk_ctx *w = ctx;
 	struct sample_scratch *s = w->s;
 	const struct py_offsets *off;
 	struct py_frame_rec *fr;
@@ -409,6 +410,21 @@ have_check:
 	return 0;
 }
 
+/*
+ * WALK_UNROLL frames per bpf_loop() step: each step is a call and a return,
+ * which cost more than a frame's own work where returns are mitigated
+ * (SRSO safe-RET, retbleed).
+ */
+static long walk_step(__u32 i, void *ctx)
+{
+	int k;
+
+#pragma unroll
+	for (k = 0; k < WALK_UNROLL; k++)
+		if (walk_one(ctx))
+			return 1;
+	return 0;
+}
 
 /*
  * Walks one thread of a known Python process into w->s->rec. Returns false
@@ -452,7 +468,7 @@ static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid
 	s->frame = frame;
 	s->gen++;
 	s->win_len = 0;
-	bpf_loop(PY_MAX_WALK, walk_step, w, 0);
+	bpf_loop(PY_MAX_WALK / WALK_UNROLL, walk_step, w, 0);
 	if (s->frame && !(s->rec.hdr.status & PY_S_READ_ERR))
 		s->rec.hdr.status |= PY_S_TRUNCATED;
 	if (s->rec.hdr.status & PY_S_TRUNCATED)
@@ -572,7 +588,10 @@ static __always_inline void proc_event(__u32 kind, __u32 pid, __u32 ppid)
 		.ts = bpf_ktime_get_ns(),
 	};
 
-	if (bpf_ringbuf_output(&proc_events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
+	/* Wakes the collector (when it has read everything before): a new
+	 * process is attached at once, not at the next drain. Samples never
+	 * wake it. */
+	if (bpf_ringbuf_output(&proc_events, &ev, sizeof(ev), 0))
 		count(PY_C_EVENTS_LOST);
 }
 

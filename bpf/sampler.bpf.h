@@ -4,6 +4,7 @@
 #define SAMPLER_BPF_H
 
 #define CODE_BUF 256	/* power of two >= PY_CODE_READ, so clamped loads verify */
+#define WALK_UNROLL 4	/* frames per bpf_loop() step */
 #define CODE_CACHE 16	/* code objects remembered within one sample */
 #define WIN_PAGE 4096
 #define WIN_MAX 8192	/* the most one window read brings: >= a page plus a frame */
@@ -22,6 +23,7 @@ _Static_assert(PY_CODE_READ <= CODE_BUF, "code window");
 _Static_assert(WIN_MAX >= WIN_PAGE + PY_FRAME_READ, "a page window fits");
 _Static_assert(WIN_BUF >= WIN_MAX + PY_FRAME_READ, "a frame at any window offset fits");
 _Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
+_Static_assert(PY_MAX_WALK % WALK_UNROLL == 0, "walk steps");
 
 /* Per-CPU working state of one sample, kept in a map: the BPF stack is too
  * small for the read windows and the record. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 #include "aggregate.h"
 #include "hashmap.h"
 #include "log.h"
@@ -22,8 +23,24 @@
 #include "top.h"
 #include "upload.h"
 
-/* How long the collector sleeps between ring-buffer drains. */
-#define POLL_NS (50 * 1000000ULL)
+/*
+ * Samples are read every drain period: DRAIN_MIN_NS when records may come
+ * fast (high rates, many CPUs, a small ring buffer; top refreshing), up to
+ * DRAIN_MAX_NS when they come slowly, for fewer wake-ups at low rates. While
+ * new code objects keep appearing (start-up, imports, generated code) or
+ * processes come and go, the period is DRAIN_MIN_NS: a code object must be
+ * read before it is freed, or its frames are <unknown>; it doubles back once
+ * nothing was new.
+ * Process events wake the collector at once, though at most every
+ * EVENT_GAP_NS; a process waiting to be attached is retried every
+ * PENDING_NS.
+ */
+#define DRAIN_MIN_NS (50 * 1000000ULL)
+#define DRAIN_MAX_NS (250 * 1000000ULL)
+#define EVENT_GAP_NS (25 * 1000000ULL)
+#define PENDING_NS (10 * 1000000ULL)
+#define RINGBUF_DEFAULT (8U << 20)	/* the events map's size in the BPF object */
+#define RECORD_BYTES_EST 2048		/* a generous average stack record */
 /* Retries after exec, until the interpreter is mapped: delays in ms. */
 static const unsigned int retry_ms[] = { 0, 10, 40, 100, 250, 500, 1000, 2000 };
 #define NRETRY (sizeof(retry_ms) / sizeof(retry_ms[0]))
@@ -248,6 +265,29 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 	st.cmdline = p->cmdline;
 	if (!agg__add(c->agg, &st, 1, h->ts))
 		c->written++;
+}
+
+/* The period that keeps the ring buffer a quarter full at most at the
+ * sampling rate, within [DRAIN_MIN_NS, DRAIN_MAX_NS]. */
+static uint64_t drain_period(const struct record_opts *o)
+{
+	double ring = o->ringbuf_bytes ? o->ringbuf_bytes : RINGBUF_DEFAULT;
+	int ncpus = libbpf_num_possible_cpus();
+	double ns;
+
+	if (o->top || ncpus <= 0)
+		return DRAIN_MIN_NS;
+	ns = ring / 4 / ((double)ncpus * o->rate * RECORD_BYTES_EST) * 1e9;
+	if (ns < DRAIN_MIN_NS)
+		return DRAIN_MIN_NS;
+	return ns > DRAIN_MAX_NS ? DRAIN_MAX_NS : (uint64_t)ns;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
+
+	nanosleep(&ts, NULL);
 }
 
 static void apply_change(struct collector *c, pid_t pid, bool exec)
@@ -820,6 +860,9 @@ int cmd_record(struct record_opts *o)
 	int status = EXIT_FAILURE_, err, i, go_fd = -1;
 	bool status_tty = !o->top && isatty(STDERR_FILENO);
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
+	uint64_t period = drain_period(o), cur_period = DRAIN_MIN_NS, last_drain = 0;
+	uint64_t code_reads = 0, nprocs = 0;
+	bool woken = false;
 
 	c.family = hashmap__new();
 	c.agg = agg__new();
@@ -939,7 +982,6 @@ int cmd_record(struct record_opts *o)
 	next_flush = start_ns + (uint64_t)(o->interval * 1e9);
 	while (!stop_requested) {
 		uint64_t now = now_ns(), wake;
-		struct timespec ts;
 
 		if (end_ns && now >= end_ns)
 			break;
@@ -950,7 +992,8 @@ int cmd_record(struct record_opts *o)
 			if (next_tick <= now)
 				next_tick = now + period_ns;
 		}
-		if (now >= next_drain) {
+		if (now >= next_drain || woken) {
+			woken = false;
 			reap_child(&c);
 			drain(&c);
 			run_pending(&c);
@@ -958,7 +1001,16 @@ int cmd_record(struct record_opts *o)
 				c.targets_gone = true;
 				break;
 			}
-			next_drain = now + POLL_NS;
+			last_drain = now;
+			if (symcache__code_reads() != code_reads ||
+			    hashmap__size(c.procs) != nprocs || hashmap__size(c.pending)) {
+				code_reads = symcache__code_reads();
+				nprocs = hashmap__size(c.procs);
+				cur_period = DRAIN_MIN_NS;
+			} else if (cur_period < period) {
+				cur_period = cur_period * 2 < period ? cur_period * 2 : period;
+			}
+			next_drain = now + (hashmap__size(c.pending) ? PENDING_NS : cur_period);
 		}
 		if (continuous && (now >= next_flush || flush_requested)) {
 			drain(&c);
@@ -982,10 +1034,15 @@ int cmd_record(struct record_opts *o)
 		if (end_ns && end_ns < wake)
 			wake = end_ns;
 		now = now_ns();
-		if (wake > now) {
-			ts.tv_sec = (wake - now) / 1000000000ULL;
-			ts.tv_nsec = (wake - now) % 1000000000ULL;
-			nanosleep(&ts, NULL);
+		if (wake > now)
+			woken = sampler__wait(c.sampler, wake - now) > 0;
+		if (woken) {
+			/* Events drain at most every EVENT_GAP_NS: a burst of
+			 * execs costs a few wake-ups, not one each. */
+			now = now_ns();
+			if (last_drain + EVENT_GAP_NS > now)
+				sleep_ns((wake < last_drain + EVENT_GAP_NS ? wake
+								 : last_drain + EVENT_GAP_NS) - now);
 		}
 	}
 	drain(&c);

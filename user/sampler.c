@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <sys/epoll.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,20 +243,38 @@ int sampler__drain(struct sampler *s)
 	return ring_buffer__consume(s->rb);
 }
 
+int sampler__wait(struct sampler *s, uint64_t timeout_ns)
+{
+	struct timespec ts = { .tv_sec = timeout_ns / 1000000000ULL,
+			       .tv_nsec = timeout_ns % 1000000000ULL };
+	struct epoll_event ev;
+	int n;
+
+	n = epoll_pwait2(ring_buffer__epoll_fd(s->rb), &ev, 1, &ts, NULL);
+	if (n < 0 && errno == ENOSYS) {
+		/* Kernels before 5.11: millisecond resolution, rounded up. */
+		n = epoll_wait(ring_buffer__epoll_fd(s->rb), &ev, 1,
+			       (int)((timeout_ns + 999999) / 1000000));
+	}
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n > 0;
+}
+
 int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX])
 {
-	int fd = bpf_map__fd(s->skel->maps.counters);
-	uint64_t *vals = calloc(s->ncpus, sizeof(*vals));
+	int fd = bpf_map__fd(s->skel->maps.counters), err = 0;
+	struct py_counters *vals = calloc(s->ncpus, sizeof(*vals));
+	__u32 zero = 0;
 
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 k = 0; k < PY_C__MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (int c = 0; c < s->ncpus; c++)
-			out[k] += vals[c];
-	}
+	memset(out, 0, PY_C__MAX * sizeof(out[0]));
+	if (bpf_map_lookup_elem(fd, &zero, vals))
+		err = -errno;
+	for (int c = 0; !err && c < s->ncpus; c++)
+		for (int k = 0; k < PY_C__MAX; k++)
+			out[k] += vals[c].n[k];
 	free(vals);
-	return 0;
+	return err;
 }

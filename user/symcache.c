@@ -39,6 +39,14 @@ struct symcache {
 	struct symcache_site scratch;	/* a site that is not kept (out of memory) */
 };
 
+/* Code objects looked up in any target so far (symcache__code_reads()). */
+static uint64_t code_reads;
+
+uint64_t symcache__code_reads(void)
+{
+	return code_reads;
+}
+
 static void drop_sites(struct symcache *c, struct code_entry *e)
 {
 	c->nsites -= e->nsites;
@@ -223,8 +231,14 @@ static uint64_t code_ident(const struct symcache *c, const uint8_t *hdr)
 	return h;
 }
 
-/* Reads the first need bytes of the code object at addr into hdr and
- * computes its check value, as the sampler does. */
+/*
+ * Reads the first need bytes of the code object at addr into hdr and
+ * computes its check value, as the sampler does. -ESTALE when the object is
+ * already freed: its fields may still be intact, while the strings they
+ * point to are reused. Freeing writes the allocator's free-list link over
+ * ob_refcnt (a pointer, or 0 at the end of the list), never a live count:
+ * those stay below 2^32 (immortal objects' too).
+ */
 static int read_code(const struct symcache *c, uint64_t addr, uint8_t *hdr, size_t need,
 		     uint32_t *check)
 {
@@ -233,6 +247,8 @@ static int read_code(const struct symcache *c, uint64_t addr, uint8_t *hdr, size
 
 	if ((err = remote_read(c->pid, addr, hdr, need)))
 		return err;
+	if (need >= 8 && (ld64(hdr, 0) == 0 || ld64(hdr, 0) >> 32))
+		return -ESTALE;
 	*check = py_code_check(ld64(hdr, off->code_name), code_ident(c, hdr),
 			       ld64(hdr, off->code_filename), ld32(hdr, off->code_firstlineno),
 			       ld32(hdr, off->code_argcount));
@@ -260,6 +276,7 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 		need = off->code_read;
 	if (need > sizeof(hdr))
 		return -EINVAL;
+	code_reads++;
 	if ((err = read_code(c, rec->code, hdr, need, &check)))
 		return err;
 	if (check != rec->check)

@@ -62,6 +62,9 @@ struct symcache;
 struct symcache *symcache__new(pid_t pid, const struct py_offsets *off,
 			       const struct str_layout *sl);
 void symcache__free(struct symcache *c);
+/* How many code objects were read from targets so far, by every cache: a
+ * change means new code is running (start-up, imports, code generation). */
+uint64_t symcache__code_reads(void);
 /*
  * The code object at rec->code, checked against rec->check. Returns 0 and
  * fills *ci (valid until the next call that may evict), -ESTALE when the

@@ -112,7 +112,7 @@ def cost_rows(sec):
                 if pp and aa and pp[0] and aa[0]:
                     ratio.append(aa[0] / pp[0])
             data[(wl, rate)] = (pt, at)
-            dur = sec["duration_s"]
+            dur = (sec.get("durations_s") or {}).get(str(rate), sec["duration_s"])
             rows.append([
                 wl, rate,
                 fmt_count(mmm(r.get("samples") for r in p)),
@@ -362,16 +362,24 @@ def markdown(res, plots):
         s = secs["cost"]
         rows, _ = cost_rows(s)
         L.append("## 2. Profiler cost\n")
+        durs = s.get("durations_s") or {}
+        if durs and len(set(durs.values())) > 1:
+            dur = "D s, long enough for %s samples at the rate (%s)" % (
+                s.get("min_samples"), ", ".join("%s s at %s Hz" % (v, k) for k, v in
+                                                 sorted(durs.items(), key=lambda x: int(x[0]))))
+            dflag = "D"
+        else:
+            dur, dflag = "%s s" % s["duration_s"], s["duration_s"]
         L.append("CPU per 1000 samples in ms (numerically the same as µs per sample). Each "
                  "profiler attaches with `-p PID` to an already-running workload for "
-                 "%s s (`pyspy-bpf record -p PID -d %s -r R`, `austin -s -i 1e6/R -p PID -x %s`). "
+                 "%s (`pyspy-bpf record -p PID -d %s -r R`, `austin -s -i 1e6/R -p PID -x %s`). "
                  "pyspy-bpf = its collector's CPU after attaching (user+sys) + the run time "
                  "of all its BPF programs (`run_time_ns`, including the ticks that land in "
                  "other tasks); austin = its process's user+sys. Samples: pyspy-bpf's "
                  "summary line, austin's statistics (`Error rate: x/N`: N samples). "
                  "One-off start-up CPU of pyspy-bpf (loading and verifying the BPF "
                  "programs, reading the target): %s.\n" % (
-                     s["duration_s"], s["duration_s"], s["duration_s"],
+                     dur, dflag, dflag,
                      fmt_mmm(mmm(r.get("startup_cpu_s") for r in s["runs"]
                                  if r["profiler"] == "pyspy-bpf"), suffix=" s")))
         L.append(table(["workload", "Hz", "pyspy-bpf samples", "collector", "BPF",
@@ -380,11 +388,10 @@ def markdown(res, plots):
         L.append("")
         pr = [r for r in s["runs"] if r["profiler"] == "pyspy-bpf"]
         ar = [r for r in s["runs"] if r["profiler"] == "austin"]
-        L.append("*CPU* columns: the same cost as a share of one core over the %s s. "
+        L.append("*CPU* columns: the same cost as a share of one core over the run. "
                  "Peak RSS: pyspy-bpf %s, austin %s. Of pyspy-bpf's collector CPU, "
                  "freeing the BPF objects after the output is written took %s per run. "
                  "Other load meanwhile: %s CPUs.\n" % (
-                     s["duration_s"],
                      fmt_mmm(mmm(r.get("peak_rss_kib") for r in pr), scale=1 / 1024, suffix=" MiB"),
                      fmt_mmm(mmm(r.get("peak_rss_kib") for r in ar), scale=1 / 1024, suffix=" MiB"),
                      fmt_mmm(mmm(r.get("exit_cpu_s") for r in pr), scale=1e3, suffix=" ms"),

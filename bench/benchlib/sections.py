@@ -130,7 +130,10 @@ def cost(cfg):
     the target's parent, so its rusage is its own. pyspy-bpf's cost is its
     collector's CPU after attaching (loading and verifying the BPF programs is
     reported separately as start-up) plus the run time of every one of its
-    BPF programs; austin's is its process's CPU."""
+    BPF programs; austin's is its process's CPU. A run lasts long enough for
+    cfg.cost_min_samples samples at its rate (at least cfg.cost_duration):
+    per 1000 samples, a run's fixed costs (reading new code objects, writing
+    the output, detaching) are not multiplied by a short run at a low rate."""
     profs = ["pyspy-bpf"] + (["austin"] if cfg.austin else [])
     rng = random.Random(cfg.seed + 1)
     runs, failures = [], []
@@ -143,7 +146,8 @@ def cost(cfg):
                 rng.shuffle(order)
                 for prof, rate in order:
                     try:
-                        rec = _cost_run(cfg, t, prof, rate, d, wl, failures, rep)
+                        rec = _cost_run(cfg, t, prof, rate, cost_seconds(cfg, rate), wl,
+                                        failures, rep)
                     except R.RunFailed as e:
                         failed(failures, e, rep)
                         continue
@@ -152,7 +156,15 @@ def cost(cfg):
             finally:
                 t.kill()
         log("cost: round %d/%d done" % (rep + 1, cfg.cost_reps))
-    return {"duration_s": d, "runs": runs, "failures": failures}
+    return {"duration_s": d, "min_samples": cfg.cost_min_samples,
+            "durations_s": {str(r): cost_seconds(cfg, r) for r in RATES},
+            "runs": runs, "failures": failures}
+
+
+def cost_seconds(cfg, rate):
+    """Whole seconds (austin -x takes an integer) for cfg.cost_min_samples
+    samples at rate, and at least cfg.cost_duration."""
+    return max(cfg.cost_duration, -(-cfg.cost_min_samples // rate) + 1)
 
 
 def _cost_run(cfg, t, prof, rate, d, wl, failures, rnd):
