@@ -861,6 +861,11 @@ static uint64_t code_ident(const struct py_offsets *off, uint64_t name)
 	return arena_ld64(name - (uintptr_t)arena + off->str_hash);
 }
 
+/* ob_refcnt of the fake code objects: live (1) unless a test frees one. The
+ * symbol cache takes a count of 0 or a pointer (an allocator's free-list
+ * link) as a freed object. */
+static uint64_t live_refcnt = 1;
+
 /* A code object with a name, a file and a line table, as off / sl lay them
  * out; then symcache__lookup(). Only reads in bounds may happen: a line
  * table that cannot be read is left out (NULL), the names still come. */
@@ -881,6 +886,7 @@ static int lookup_code(const struct py_offsets *off, const struct str_layout *sl
 		memcpy(arena + 0x20000 + sl->bytes_size, &n, 8);
 		memcpy(arena + 0x20000 + sl->bytes_sval, "\x80\x00\xd8\x04", 4);
 	}
+	memcpy(arena, &live_refcnt, 8);
 	memcpy(arena + off->code_name, &name, 8);
 	memcpy(arena + off->code_filename, &file, 8);
 	memcpy(arena + off->code_linetable, &lt, 8);
@@ -969,6 +975,7 @@ static void reused_name(unsigned minor)
 	fake_str(arena + 0x10000, &sl, "f_000001");
 	memcpy(arena + 0x10000 + e->off.str_hash, &h1, 8);
 	fake_str(arena + 0x18000, &sl, "<string>");
+	memcpy(arena, &live_refcnt, 8);
 	memcpy(arena + e->off.code_name, &name, 8);
 	memcpy(arena + e->off.code_filename, &file, 8);
 	memcpy(arena + e->off.code_firstlineno, &one, 4);
@@ -1014,6 +1021,28 @@ static void test_symcache_reused_name(void **state)
 	reused_name(10);
 	reused_name(12);
 	reused_name(13);
+}
+
+/* A code object already freed when the collector reads it: its fields are
+ * intact (same check value) but its strings may be reused, so it is stale,
+ * never symbolized. */
+static void test_symcache_freed_code(void **state)
+{
+	const struct py_offsets_entry *e = entry_313();
+	struct str_layout sl;
+	struct code_info ci;
+	const uint64_t freed[] = { 0, (uintptr_t)arena + 0x3000, 1ULL << 32 };
+
+	(void)state;
+	layout_of(&sl, &e->obj);
+	assert_int_equal(lookup_code(&e->off, &sl, &ci), 0);
+	for (size_t i = 0; i < sizeof(freed) / sizeof(freed[0]); i++) {
+		live_refcnt = freed[i];
+		assert_int_equal(lookup_code(&e->off, &sl, &ci), -ESTALE);
+	}
+	live_refcnt = 0xFFFFFFFF;	/* immortal (3.12+): alive */
+	assert_int_equal(lookup_code(&e->off, &sl, &ci), 0);
+	live_refcnt = 1;
 }
 
 static void test_hostile_debug_offsets(void **state)
@@ -1062,6 +1091,7 @@ static uint32_t fake_codes(const struct py_offsets *off, const struct str_layout
 	for (int i = 0; i < NCODE; i++) {
 		uint8_t *code = arena + i * 0x400;
 
+		memcpy(code, &live_refcnt, 8);
 		memcpy(code + off->code_name, &nm, 8);
 		memcpy(code + off->code_filename, &file, 8);
 		memcpy(code + off->code_linetable, &lt, 8);
@@ -1250,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_symbolize_cache),
 		cmocka_unit_test(test_agg_strings),
 		cmocka_unit_test(test_symcache_reused_name),
+		cmocka_unit_test(test_symcache_freed_code),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
