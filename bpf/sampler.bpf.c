@@ -588,10 +588,7 @@ static __always_inline void proc_event(__u32 kind, __u32 pid, __u32 ppid)
 		.ts = bpf_ktime_get_ns(),
 	};
 
-	/* Wakes the collector (when it has read everything before): a new
-	 * process is attached at once, not at the next drain. Samples never
-	 * wake it. */
-	if (bpf_ringbuf_output(&proc_events, &ev, sizeof(ev), 0))
+	if (bpf_ringbuf_output(&proc_events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
 		count(PY_C_EVENTS_LOST);
 }
 

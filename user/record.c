@@ -30,14 +30,12 @@
  * new code objects keep appearing (start-up, imports, generated code) or
  * processes come and go, the period is DRAIN_MIN_NS: a code object must be
  * read before it is freed, or its frames are <unknown>; it doubles back once
- * nothing was new.
- * Process events wake the collector at once, though at most every
- * EVENT_GAP_NS; a process waiting to be attached is retried every
- * PENDING_NS.
+ * nothing was new. Host-wide and with -s, new processes are attached from
+ * their exec events: DRAIN_MIN_NS always. A process waiting to be attached
+ * is retried every PENDING_NS.
  */
 #define DRAIN_MIN_NS (50 * 1000000ULL)
 #define DRAIN_MAX_NS (250 * 1000000ULL)
-#define EVENT_GAP_NS (25 * 1000000ULL)
 #define PENDING_NS (10 * 1000000ULL)
 #define RINGBUF_DEFAULT (8U << 20)	/* the events map's size in the BPF object */
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
@@ -275,7 +273,7 @@ static uint64_t drain_period(const struct record_opts *o)
 	int ncpus = libbpf_num_possible_cpus();
 	double ns;
 
-	if (o->top || ncpus <= 0)
+	if (o->top || ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return DRAIN_MIN_NS;
 	ns = ring / 4 / ((double)ncpus * o->rate * RECORD_BYTES_EST) * 1e9;
 	if (ns < DRAIN_MIN_NS)
@@ -860,9 +858,8 @@ int cmd_record(struct record_opts *o)
 	int status = EXIT_FAILURE_, err, i, go_fd = -1;
 	bool status_tty = !o->top && isatty(STDERR_FILENO);
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
-	uint64_t period = drain_period(o), cur_period = DRAIN_MIN_NS, last_drain = 0;
+	uint64_t period = drain_period(o), cur_period = DRAIN_MIN_NS;
 	uint64_t code_reads = 0, nprocs = 0;
-	bool woken = false;
 
 	c.family = hashmap__new();
 	c.agg = agg__new();
@@ -992,8 +989,7 @@ int cmd_record(struct record_opts *o)
 			if (next_tick <= now)
 				next_tick = now + period_ns;
 		}
-		if (now >= next_drain || woken) {
-			woken = false;
+		if (now >= next_drain) {
 			reap_child(&c);
 			drain(&c);
 			run_pending(&c);
@@ -1001,7 +997,6 @@ int cmd_record(struct record_opts *o)
 				c.targets_gone = true;
 				break;
 			}
-			last_drain = now;
 			if (symcache__code_reads() != code_reads ||
 			    hashmap__size(c.procs) != nprocs || hashmap__size(c.pending)) {
 				code_reads = symcache__code_reads();
@@ -1035,15 +1030,7 @@ int cmd_record(struct record_opts *o)
 			wake = end_ns;
 		now = now_ns();
 		if (wake > now)
-			woken = sampler__wait(c.sampler, wake - now) > 0;
-		if (woken) {
-			/* Events drain at most every EVENT_GAP_NS: a burst of
-			 * execs costs a few wake-ups, not one each. */
-			now = now_ns();
-			if (last_drain + EVENT_GAP_NS > now)
-				sleep_ns((wake < last_drain + EVENT_GAP_NS ? wake
-								 : last_drain + EVENT_GAP_NS) - now);
-		}
+			sleep_ns(wake - now);
 	}
 	drain(&c);
 	if (status_tty)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
-#include <sys/epoll.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,24 +240,6 @@ int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_ad
 int sampler__drain(struct sampler *s)
 {
 	return ring_buffer__consume(s->rb);
-}
-
-int sampler__wait(struct sampler *s, uint64_t timeout_ns)
-{
-	struct timespec ts = { .tv_sec = timeout_ns / 1000000000ULL,
-			       .tv_nsec = timeout_ns % 1000000000ULL };
-	struct epoll_event ev;
-	int n;
-
-	n = epoll_pwait2(ring_buffer__epoll_fd(s->rb), &ev, 1, &ts, NULL);
-	if (n < 0 && errno == ENOSYS) {
-		/* Kernels before 5.11: millisecond resolution, rounded up. */
-		n = epoll_wait(ring_buffer__epoll_fd(s->rb), &ev, 1,
-			       (int)((timeout_ns + 999999) / 1000000));
-	}
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	return n > 0;
 }
 
 int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX])

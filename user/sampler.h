@@ -32,12 +32,6 @@ void sampler__del_proc(struct sampler *s, pid_t pid);
 /* Drains what the ring buffer holds; returns records handled or negative errno. */
 int sampler__drain(struct sampler *s);
 /*
- * Sleeps up to timeout_ns, or until a process event (exec, fork, exit) is
- * queued: samples never wake the collector, they wait for the next drain.
- * 1: an event is queued; 0: the time is up or a signal came; <0: -errno.
- */
-int sampler__wait(struct sampler *s, uint64_t timeout_ns);
-/*
  * Walks the threads of known processes that are not on a CPU (idle_only) or
  * all of them, through the task iterator; the records arrive through the
  * ring buffer like samples. pid 0: every known process. With frame_addrs,
