@@ -37,7 +37,6 @@
 #define DRAIN_MIN_NS (50 * 1000000ULL)
 #define DRAIN_MAX_NS (250 * 1000000ULL)
 #define PENDING_NS (10 * 1000000ULL)
-#define RINGBUF_DEFAULT (8U << 20)	/* the events map's size in the BPF object */
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
 /* Retries after exec, until the interpreter is mapped: delays in ms. */
 static const unsigned int retry_ms[] = { 0, 10, 40, 100, 250, 500, 1000, 2000 };
@@ -267,15 +266,14 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 
 /* The period that keeps the ring buffer a quarter full at most at the
  * sampling rate, within [DRAIN_MIN_NS, DRAIN_MAX_NS]. */
-static uint64_t drain_period(const struct record_opts *o)
+static uint64_t drain_period(const struct record_opts *o, size_t ring)
 {
-	double ring = o->ringbuf_bytes ? o->ringbuf_bytes : RINGBUF_DEFAULT;
 	int ncpus = libbpf_num_possible_cpus();
 	double ns;
 
 	if (o->top || ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return DRAIN_MIN_NS;
-	ns = ring / 4 / ((double)ncpus * o->rate * RECORD_BYTES_EST) * 1e9;
+	ns = (double)ring / 4 / ((double)ncpus * o->rate * RECORD_BYTES_EST) * 1e9;
 	if (ns < DRAIN_MIN_NS)
 		return DRAIN_MIN_NS;
 	return ns > DRAIN_MAX_NS ? DRAIN_MAX_NS : (uint64_t)ns;
@@ -858,7 +856,7 @@ int cmd_record(struct record_opts *o)
 	int status = EXIT_FAILURE_, err, i, go_fd = -1;
 	bool status_tty = !o->top && isatty(STDERR_FILENO);
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
-	uint64_t period = drain_period(o), cur_period = DRAIN_MIN_NS;
+	uint64_t period = DRAIN_MIN_NS, cur_period = DRAIN_MIN_NS;
 	uint64_t code_reads = 0, nprocs = 0;
 
 	c.family = hashmap__new();
@@ -937,6 +935,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_KERNEL;
 		goto cleanup;
 	}
+	period = drain_period(o, sampler__ringbuf_bytes(c.sampler));
 	/* Tracepoints first, then the scan: no process falls in between. */
 	if (host_wide(&c))
 		scan_proc(&c);

@@ -242,6 +242,11 @@ int sampler__drain(struct sampler *s)
 	return ring_buffer__consume(s->rb);
 }
 
+size_t sampler__ringbuf_bytes(const struct sampler *s)
+{
+	return bpf_map__max_entries(s->skel->maps.events);
+}
+
 int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX])
 {
 	int fd = bpf_map__fd(s->skel->maps.counters), err = 0;

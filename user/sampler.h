@@ -31,6 +31,8 @@ int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p);
 void sampler__del_proc(struct sampler *s, pid_t pid);
 /* Drains what the ring buffer holds; returns records handled or negative errno. */
 int sampler__drain(struct sampler *s);
+/* The sample ring buffer's size in bytes, as loaded. */
+size_t sampler__ringbuf_bytes(const struct sampler *s);
 /*
  * Walks the threads of known processes that are not on a CPU (idle_only) or
  * all of them, through the task iterator; the records arrive through the
