@@ -62,6 +62,9 @@ static int open_perf(struct sampler *s, int cpu, unsigned int rate)
 		.size = sizeof(attr),
 		.freq = 1,
 		.sample_freq = rate,
+		/* A tick in the idle task can never be Python: without this the
+		 * program runs, cold, on every tick of every idle CPU. */
+		.exclude_idle = 1,
 	};
 	int fd;
 
