@@ -23,6 +23,8 @@
 #define PY_TSTATE_READ 320
 #define PY_FRAME_READ 128
 #define PY_CODE_READ 160
+/* A thread's kernel name (TASK_COMM_LEN). */
+#define PY_COMM_LEN 16
 
 #define PY_MAX_PROCS 16384
 
@@ -100,7 +102,8 @@ struct py_proc {
 	struct py_offsets off;
 };
 
-/* Value of the tstate cache: tid -> thread state, re-checked on every use. */
+/* Value of the tstate cache, in the task's storage: its thread state,
+ * re-checked on every use. */
 struct py_thread {
 	__u64 tstate;		/* 0: no Python thread state found */
 	__u64 head;		/* thread list head seen when tstate was 0 */
@@ -160,6 +163,7 @@ struct py_stack_hdr {
 	__u64 pthread_id;
 	__u32 nframes;
 	__u32 pad;
+	char comm[PY_COMM_LEN];	/* the kernel's thread name, NUL-terminated */
 };
 
 struct py_stack_rec {
@@ -195,7 +199,7 @@ struct py_proc_event {
 
 _Static_assert(sizeof(struct py_offsets) == 80, "py_offsets layout");
 _Static_assert(sizeof(struct py_frame_rec) == 16, "py_frame_rec layout");
-_Static_assert(sizeof(struct py_stack_hdr) == 48, "py_stack_hdr layout");
+_Static_assert(sizeof(struct py_stack_hdr) == 64, "py_stack_hdr layout");
 _Static_assert(PY_FRAME_READ % 8 == 0 && PY_CODE_READ % 8 == 0, "read windows");
 
 /*

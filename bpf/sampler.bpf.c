@@ -33,10 +33,13 @@ struct {
 	__type(value, struct py_proc);
 } procs SEC(".maps");
 
+/* Each thread's PyThreadState, kept with the task itself: found in a few
+ * loads from the task, where a hash by tid costs a search of cold memory;
+ * freed with the task. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct py_thread);
 } threads SEC(".maps");
 
@@ -188,17 +191,17 @@ static __always_inline __u64 first_interp(struct walk_ctx *w, const struct py_pr
  * (the thread pointer), cached per tid and re-checked on every use. Leaves the
  * thread state's first bytes in s->tbuf. Returns 0 when the thread has none.
  */
-static __always_inline __u64 find_tstate(struct walk_ctx *w, __u32 tid)
+static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct *task)
 {
 	struct sample_scratch *s = w->s;
 	const struct py_offsets *off = &s->proc.off;
-	struct py_thread *cached, fresh = {};
+	struct py_thread *cached;
 	__u64 interp, head;
 	__u32 n = s->tstate_read;
 
 	if (n > PY_TSTATE_READ)
 		n = PY_TSTATE_READ;
-	cached = bpf_map_lookup_elem(&threads, &tid);
+	cached = bpf_task_storage_get(&threads, task, NULL, 0);
 	if (cached && cached->tstate) {
 		if (!rd(w, s->tbuf, n, cached->tstate) &&
 		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id)
@@ -224,9 +227,13 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, __u32 tid)
 	s->found = 0;
 	bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, w, 0);
 
-	fresh.tstate = s->found;
-	fresh.head = head;
-	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+	if (!cached)
+		cached = bpf_task_storage_get(&threads, task, NULL,
+					      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (cached) {
+		cached->tstate = s->found;
+		cached->head = head;
+	}
 	if (!s->found)
 		count(PY_C_NO_TSTATE);
 	return s->found;
@@ -430,7 +437,8 @@ static long walk_step(__u32 i, void *ctx)
  * Walks one thread of a known Python process into w->s->rec. Returns false
  * when the thread has no Python state (counted).
  */
-static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid,
+static __always_inline bool walk_thread(struct walk_ctx *w, struct task_struct *task,
+					__u32 pid, __u32 tid,
 					__u64 pthread_id, bool active)
 {
 	struct sample_scratch *s = w->s;
@@ -444,7 +452,7 @@ static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid
 		  off->tstate_datastack) + 8;
 	s->tstate_read = n > PY_TSTATE_READ ? PY_TSTATE_READ : n;
 
-	tstate = find_tstate(w, tid);
+	tstate = find_tstate(w, task);
 	if (!tstate)
 		return false;
 
@@ -457,6 +465,11 @@ static __always_inline bool walk_thread(struct walk_ctx *w, __u32 pid, __u32 tid
 	s->rec.hdr.tstate = tstate;
 	s->rec.hdr.pthread_id = pthread_id;
 	s->rec.hdr.nframes = 0;
+	/* The collector would otherwise open /proc for every new thread. */
+	if (w->task)
+		bpf_probe_read_kernel_str(s->rec.hdr.comm, sizeof(s->rec.hdr.comm), task->comm);
+	else
+		bpf_get_current_comm(s->rec.hdr.comm, sizeof(s->rec.hdr.comm));
 	if (w->gil && holds_gil(w, tstate))
 		s->rec.hdr.status |= PY_S_GIL;
 
@@ -528,7 +541,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	w.gil = sample_gil;
 	w.time = sample_time;
 	task = bpf_get_current_task_btf();
-	if (walk_thread(&w, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
+	if (walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
 		emit_stack(w.s);
 	return 0;
 }
@@ -571,7 +584,7 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.task = task;
 	w.gil = true;
 	w.time = true;
-	if (!walk_thread(&w, pid, tid, task->thread.fsbase, active))
+	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active))
 		return 0;
 	emit_stack(w.s);
 	if (cfg->frame_addrs)
@@ -623,9 +636,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
-	__u32 pid = task->tgid, tid = task->pid;
+	__u32 pid = task->tgid;
 
-	bpf_map_delete_elem(&threads, &tid);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;	/* other threads of the process live on */
 	if (!bpf_map_lookup_elem(&procs, &pid) && !report_all_forks)

@@ -277,7 +277,7 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		sts[n].thread_id = h->pthread_id;
 		sts[n].os_thread_id = h->tid;
 		/* A copy: asking for the next thread's name may refresh the table. */
-		sts[n].thread_name = agg__str(a, py_process__thread_name(p, h->tid, h->pthread_id));
+		sts[n].thread_name = agg__str(a, py_process__thread_name(p, h->tid, h->pthread_id, h->comm));
 		if (!sts[n].thread_name)
 			sts[n].thread_name = "";
 		sts[n].active = h->status & PY_S_ACTIVE;

@@ -668,7 +668,28 @@ static void forget_exited_threads(struct py_process *p)
 	p->thread_names = fresh;
 }
 
-const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident)
+/* The kernel's name of a thread as the sample carried it (comm, possibly
+ * not terminated), kept per tid: the same string while it does not change. */
+static const char *comm_name(struct py_process *p, int tid, const char *comm)
+{
+	size_t n = strnlen(comm, PY_COMM_LEN);
+	char *old = hashmap__get(p->thread_names, (uint64_t)tid), *name;
+
+	if (old && strlen(old) == n && !memcmp(old, comm, n))
+		return old;
+	if (!old && hashmap__size(p->thread_names) >= THREAD_NAMES_MAX)
+		forget_exited_threads(p);
+	name = strndup(comm, n);
+	if (!name || hashmap__put(p->thread_names, (uint64_t)tid, name)) {
+		free(name);
+		return old ? old : "";
+	}
+	free(old);
+	return name;
+}
+
+const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident,
+				    const char *comm)
 {
 	char path[96], buf[64];
 	uint64_t now, took;
@@ -698,6 +719,8 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 		if (name)
 			return name;
 	}
+	if (comm && comm[0])
+		return comm_name(p, tid, comm);
 	name = hashmap__get(p->thread_names, (uint64_t)tid);
 	if (name)
 		return name;

@@ -53,9 +53,11 @@ void py_process__free(struct py_process *p);
 /*
  * A thread's name as Python knows it (threading's Thread.name, looked up by
  * pthread ident and re-read at most once a second when an ident is new),
- * else as the kernel shows it (comm); cached, never NULL.
+ * else as the kernel shows it: comm, the name the sample carried (read from
+ * /proc when it is NULL or empty); cached, never NULL.
  */
-const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident);
+const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident,
+				    const char *comm);
 
 /* Reads /proc/PID/cmdline joined by spaces; 0 or negative errno. */
 int read_cmdline(pid_t pid, char *buf, size_t len);

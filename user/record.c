@@ -254,7 +254,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 	st.ns_pid = p->ns_pid;
 	st.thread_id = h->pthread_id;
 	st.os_thread_id = h->tid;
-	st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id);
+	st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id, h->comm);
 	st.active = h->status & PY_S_ACTIVE;
 	st.owns_gil = h->status & PY_S_GIL;
 	st.frames = frames;

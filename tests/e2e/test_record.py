@@ -85,6 +85,21 @@ def test_threads_attributed(profiler, interp, start_target, tmp_path):
     assert min(per_thread.values()) >= 20, per_thread
 
 
+@pytest.mark.versions([(2, 7), (3, 9), (3, 12), (3, 13)])
+def test_kernel_thread_name(profiler, interp, start_target, tmp_path):
+    # A thread threading does not know goes by the kernel's name, which the
+    # sample carries (it renamed itself after it started).
+    t = start_target(interp, "kernel_named_thread.py", [30])
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "2", "-r", "200", "-t"])
+    labels = {}
+    for frames, count in parse_raw(text):
+        if parse_frame(frames[-1])[0] == "renamed_spin":
+            labels[frames[0]] = labels.get(frames[0], 0) + count
+    assert labels, (text, err)
+    for label in labels:
+        assert re.match(r"thread \(0x[0-9a-f]+\): pyspy-renamed$", label), labels
+
+
 @pytest.mark.versions([(3, 11), (3, 12), (3, 13)])
 def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
     out = str(tmp_path / "all.txt")
