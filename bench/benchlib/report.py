@@ -405,8 +405,9 @@ def markdown(res, plots):
         L.append("## 3. BPF time per Python sample vs stack depth\n")
         L.append("`bench/workloads/depth.py N` spins with exactly N Python frames on the "
                  "stack; `pyspy-bpf record -p PID -r %d -d %s`. Method: on_sample runs on "
-                 "every tick of every CPU, including ticks that land in other tasks (the "
-                 "idle task, the collector): those only look the pid up and return. Each "
+                 "every tick of every CPU that is not idle (the events exclude the idle "
+                 "task), including ticks that land in other tasks (the collector, "
+                 "anything else running): those only look the pid up and return. Each "
                  "round first measures that cost alone with the profiler attached to a "
                  "sleeping Python process (all runs are misses): %s ns per run. Then "
                  "ns per Python sample = (run_time_ns − (run_cnt − n_py) × miss) / n_py, "

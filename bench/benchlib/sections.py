@@ -215,12 +215,13 @@ def depth(cfg):
     """on_sample's run time per Python sample, for a target spinning at a
     fixed stack depth, at 999 Hz for a fixed duration.
 
-    on_sample runs on every cpu-clock tick of every CPU, also when the tick
-    lands in a task that is not a profiled Python process (the idle task, the
-    collector, anything else on the host): those runs only look the pid up
-    and return. Each round first measures that miss cost alone, with the
-    profiler attached to a sleeping Python process (so every run is a miss):
-    c_miss = run_time_ns / run_cnt. Then, per target,
+    on_sample runs on every cpu-clock tick of every CPU that is not idle
+    (the events exclude the idle task), also when the tick lands in a task
+    that is not a profiled Python process (the collector, anything else on
+    the host): those runs only look the pid up and return. Each round first
+    measures that miss cost alone, with the profiler attached to a sleeping
+    Python process (so every run is a miss): c_miss = run_time_ns / run_cnt
+    (0 when nothing else ran). Then, per target,
         ns per Python sample = (run_time_ns - (run_cnt - n_py) * c_miss) / n_py
     with n_py = samples written + samples the summary lists as not in the
     output (those were walked in BPF too). The raw ratio run_time_ns / n_py,
