@@ -12,12 +12,13 @@ static const struct {
 	const char *name, *ext;
 	int (*write)(FILE *f, const struct agg *a, const struct output_opts *o);
 	bool timeline;
+	bool threads;		/* shows threads even without --threads */
 } formats[] = {
 	[FMT_RAW] = { "raw", "txt", write_raw },
 	[FMT_FLAMEGRAPH] = { "flamegraph", "svg", write_flamegraph },
-	[FMT_SPEEDSCOPE] = { "speedscope", "json", write_speedscope },
-	[FMT_CHROMETRACE] = { "chrometrace", "json", write_chrometrace, true },
-	[FMT_PPROF] = { "pprof", "pb.gz", write_pprof },
+	[FMT_SPEEDSCOPE] = { "speedscope", "json", write_speedscope, false, true },
+	[FMT_CHROMETRACE] = { "chrometrace", "json", write_chrometrace, true, true },
+	[FMT_PPROF] = { "pprof", "pb.gz", write_pprof, false, true },
 };
 
 const char *output__ext(enum output_format f)
@@ -49,6 +50,11 @@ int output__write(FILE *f, const struct agg *a, const struct output_opts *o)
 bool output__needs_timeline(enum output_format f)
 {
 	return formats[f].timeline;
+}
+
+bool output__needs_threads(const struct output_opts *o)
+{
+	return o->threads || formats[o->format].threads;
 }
 
 struct outfile {

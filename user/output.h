@@ -36,6 +36,10 @@ int output__parse_format(const char *s, enum output_format *f);
 int output__write(FILE *f, const struct agg *a, const struct output_opts *o);
 /* Whether the format reads agg__timeline(): call agg__keep_timeline() first. */
 bool output__needs_timeline(enum output_format f);
+/* Whether the output tells threads apart: when not, samples are aggregated
+ * without their thread (a thread-churning process is then a few stacks,
+ * not one per thread ever seen). */
+bool output__needs_threads(const struct output_opts *o);
 
 /* Collapsed stacks, root first; shared by writers that build the same text. */
 int write_raw(FILE *f, const struct agg *a, const struct output_opts *o);

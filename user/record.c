@@ -252,9 +252,13 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 
 	st.pid = h->pid;
 	st.ns_pid = p->ns_pid;
-	st.thread_id = h->pthread_id;
-	st.os_thread_id = h->tid;
-	st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id, h->comm);
+	if (output__needs_threads(&c->o->out)) {
+		st.thread_id = h->pthread_id;
+		st.os_thread_id = h->tid;
+		st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id, h->comm);
+	} else {
+		st.thread_name = "";
+	}
 	st.active = h->status & PY_S_ACTIVE;
 	st.owns_gil = h->status & PY_S_GIL;
 	st.frames = frames;

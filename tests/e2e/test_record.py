@@ -100,6 +100,28 @@ def test_kernel_thread_name(profiler, interp, start_target, tmp_path):
         assert re.match(r"thread \(0x[0-9a-f]+\): pyspy-renamed$", label), labels
 
 
+@pytest.mark.versions([(2, 7), (3, 12)])
+def test_threads_merged_unless_asked(profiler, interp, start_target, tmp_path):
+    # Without --threads the output does not tell threads apart, so the same
+    # stack from a hundred short-lived threads is one line; with it, stacks
+    # have their thread as the root.
+    t = start_target(interp, "churn_same_function.py", [30])
+    for threads in (False, True):
+        args = ["-p", str(t.pid), "-d", "2", "-r", "200"] + (["-t"] if threads else [])
+        text, err = record(profiler, tmp_path, args)
+        stacks = [tuple(frames) for frames, _ in parse_raw(text)]
+        work = [s for s in stacks if parse_frame(s[-1])[0] == "same_work"]
+        assert work, (text, err)
+        if threads:
+            roots = set(s[0] for s in work)
+            assert all(r.startswith("thread (0x") for r in roots), roots
+        else:
+            assert len(work) == len(set(work)), "stacks repeated:\n%s" % text
+            # The collector kept them merged too, not one per thread.
+            m = re.search(r"(\d+) distinct stacks", err)
+            assert m and int(m.group(1)) <= len(stacks), (len(stacks), err)
+
+
 @pytest.mark.versions([(3, 11), (3, 12), (3, 13)])
 def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
     out = str(tmp_path / "all.txt")
