@@ -1604,7 +1604,7 @@ static int interp_thread_names(struct ctx *c, uint64_t interp, struct py_thread_
 {
 	const struct py_obj_offsets *o = c->o;
 	const char *attr = c->r->major == 2 ? "_Thread__name" : "_name";
-	uint64_t modules, mod, mdict, active, key, thread, name;
+	uint64_t modules, mod, mdict, active, key, thread, name, native;
 	const struct tinfo *t;
 	struct dict_iter it;
 	int err, ret = 0;
@@ -1640,6 +1640,12 @@ static int interp_thread_names(struct ctx *c, uint64_t interp, struct py_thread_
 		err = str_utf8(c, name, tn->name, sizeof(tn->name));
 		if (err && err != -ENOSPC)
 			continue;
+		/* 3.8+: which kernel thread it is, as idents are reused at once. */
+		tn->native_id = 0;
+		if (c->r->major == 3 && c->r->minor >= 8 &&
+		    !attr_get(c, thread, "_native_id", &native) && native &&
+		    !type_of(c, native, &t) && long_value(c, native, t, &tn->native_id))
+			tn->native_id = 0;
 		(*count)++;
 	}
 	return ret < 0 ? ret : 0;

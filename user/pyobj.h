@@ -114,6 +114,7 @@ void pyobj__free_locals(struct local_variable *v, unsigned int n);
  */
 struct py_thread_name {
 	uint64_t ident;
+	uint64_t native_id;	/* Thread._native_id (3.8+): the kernel tid; 0 if unknown */
 	char name[128];
 };
 int pyobj__thread_names(const struct pyobj_reader *r, struct py_thread_name *out,

@@ -573,6 +573,26 @@ void py_process__free(struct py_process *p)
 }
 
 /* threading's names, read anew: bounded by PY_NAMES_MAX threads. */
+/* threading's name of a thread, and the kernel thread it was first seen on
+ * since it was read: pthread idents are reused by new threads at once
+ * (glibc reuses thread stacks), kernel tids are not. */
+struct py_name {
+	int tid;		/* Thread._native_id, else the first seen; 0: none yet */
+	char name[];
+};
+
+static const char *py_name_of(struct py_process *p, uint64_t ident, int tid)
+{
+	struct py_name *e = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
+
+	if (!e)
+		return NULL;
+	if (!e->tid)
+		e->tid = tid;
+	/* Another thread now has the ident: the name is a dead thread's. */
+	return e->tid == tid ? e->name : NULL;
+}
+
 static void refresh_py_names(struct py_process *p)
 {
 	struct py_thread_name *names = calloc(PY_NAMES_MAX, sizeof(*names));
@@ -584,10 +604,16 @@ static void refresh_py_names(struct py_process *p)
 	n = pyobj__thread_names(&p->reader, names, PY_NAMES_MAX);
 	m = hashmap__new();
 	for (i = 0; m && i < n; i++) {
-		char *s = strdup(names[i].name);
+		size_t len = strnlen(names[i].name, sizeof(names[i].name));
+		struct py_name *e = malloc(sizeof(*e) + len + 1);
 
-		if (!s || hashmap__put(m, names[i].ident, s))
-			free(s);
+		if (!e)
+			continue;
+		e->tid = names[i].native_id <= INT32_MAX ? (int)names[i].native_id : 0;
+		memcpy(e->name, names[i].name, len);
+		e->name[len] = 0;
+		if (hashmap__put(m, names[i].ident, e))
+			free(e);
 	}
 	if (m) {
 		free_names(p->py_names);
@@ -693,13 +719,14 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 {
 	char path[96], buf[64];
 	uint64_t now, took;
+	const char *py;
 	char *name;
 	ssize_t n;
 	int fd;
 
-	name = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
-	if (name)
-		return name;
+	py = py_name_of(p, ident, tid);
+	if (py)
+		return py;
 	now = mono_ns();
 	if ((!p->py_names_at || now - p->py_names_at >= p->py_names_wait) &&
 	    names_budget_take(now)) {
@@ -707,17 +734,17 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 		refresh_py_names(p);
 		took = mono_ns() - now;
 		names_budget_spend(took);
-		name = p->py_names ? hashmap__get(p->py_names, ident) : NULL;
+		py = py_name_of(p, ident, tid);
 		/* Not there: ask again later, later each time; and never spend
 		 * more than 1% of this process's time on it. */
-		p->py_names_wait = name ? NAMES_WAIT_MIN_NS :
+		p->py_names_wait = py ? NAMES_WAIT_MIN_NS :
 			p->py_names_wait ? p->py_names_wait * 2 : NAMES_WAIT_MIN_NS;
 		if (p->py_names_wait > NAMES_WAIT_MAX_NS)
 			p->py_names_wait = NAMES_WAIT_MAX_NS;
 		if (p->py_names_wait < took * 100)
 			p->py_names_wait = took * 100;
-		if (name)
-			return name;
+		if (py)
+			return py;
 	}
 	if (comm && comm[0])
 		return comm_name(p, tid, comm);

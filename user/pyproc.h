@@ -34,7 +34,7 @@ struct py_process {
 		uint64_t at;		/* CLOCK_MONOTONIC ns */
 	} gone[GONE_TIDS];			/* threads found gone when their name was read */
 	struct hashmap *thread_names;	/* tid -> char *, the kernel's names */
-	struct hashmap *py_names;	/* pthread ident -> char *, threading's */
+	struct hashmap *py_names;	/* pthread ident -> struct py_name, threading's */
 	uint64_t py_names_at;		/* CLOCK_MONOTONIC ns of the last read */
 	uint64_t py_names_wait;		/* ns before the next one may start */
 };

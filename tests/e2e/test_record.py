@@ -122,6 +122,29 @@ def test_threads_merged_unless_asked(profiler, interp, start_target, tmp_path):
             assert m and int(m.group(1)) <= len(stacks), (len(stacks), err)
 
 
+@pytest.mark.versions([(3, 8), (3, 12), (3, 13)])
+def test_thread_names_follow_reused_idents(profiler, interp, start_target, tmp_path):
+    # A new thread usually gets the pthread ident of the one that ended
+    # before it: it must never go by the dead thread's name (until threading
+    # is read again, it goes by the kernel's name). 3.8+: threading knows
+    # each thread's kernel tid.
+    t = start_target(interp, "thread_generations.py", [30])
+    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "4", "-r", "200", "-t"])
+    named = set()
+    for frames, _ in parse_raw(text):
+        leaf = parse_frame(frames[-1])[0]
+        m = re.match(r"spin_gen_(\d+)$", leaf)
+        if not m:
+            continue
+        root = re.match(r"thread \(0x[0-9a-f]+\): (.*)$", frames[0])
+        assert root, frames
+        name = root.group(1)
+        if name.startswith("gen-"):
+            assert name == "gen-" + m.group(1), (name, leaf)
+            named.add(name)
+    assert len(named) >= 2, (named, text)
+
+
 @pytest.mark.versions([(3, 11), (3, 12), (3, 13)])
 def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
     out = str(tmp_path / "all.txt")
