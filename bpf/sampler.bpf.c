@@ -20,11 +20,13 @@ const volatile bool follow_forks = false;
  * not Python (a shell, a launcher) can be followed too. */
 const volatile bool report_all_forks = false;
 /* What a perf sample records beyond the stack: whether the thread holds the
- * GIL (top, --gil) and when it was taken (timeline formats). Each costs
- * helper calls on every sample, so it is read only when asked for; the
- * task iterator, which is rare, always records both. */
+ * GIL (top, --gil), when it was taken (timeline formats) and the thread's
+ * kernel name (outputs that show threads). Each costs helper calls on every
+ * sample, so it is read only when asked for; the task iterator, which is
+ * rare, always records all three. */
 const volatile bool sample_gil = false;
 const volatile bool sample_time = false;
+const volatile bool sample_comm = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -109,6 +111,7 @@ struct walk_ctx {
 	struct task_struct *task;
 	bool gil;		/* read whether the thread holds the GIL */
 	bool time;		/* stamp the record */
+	bool comm;		/* name the thread */
 };
 
 static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src)
@@ -466,9 +469,10 @@ static __always_inline bool walk_thread(struct walk_ctx *w, struct task_struct *
 	s->rec.hdr.pthread_id = pthread_id;
 	s->rec.hdr.nframes = 0;
 	/* The collector would otherwise open /proc for every new thread. */
+	s->rec.hdr.comm[0] = 0;
 	if (w->task)
 		bpf_probe_read_kernel_str(s->rec.hdr.comm, sizeof(s->rec.hdr.comm), task->comm);
-	else
+	else if (w->comm)
 		bpf_get_current_comm(s->rec.hdr.comm, sizeof(s->rec.hdr.comm));
 	if (w->gil && holds_gil(w, tstate))
 		s->rec.hdr.status |= PY_S_GIL;
@@ -540,6 +544,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	w.s->proc = *proc;
 	w.gil = sample_gil;
 	w.time = sample_time;
+	w.comm = sample_comm;
 	task = bpf_get_current_task_btf();
 	if (walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
 		emit_stack(w.s);
@@ -584,6 +589,7 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.task = task;
 	w.gil = true;
 	w.time = true;
+	w.comm = true;
 	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active))
 		return 0;
 	emit_stack(w.s);

@@ -572,7 +572,6 @@ void py_process__free(struct py_process *p)
 	free(p);
 }
 
-/* threading's names, read anew: bounded by PY_NAMES_MAX threads. */
 /* threading's name of a thread, and the kernel thread it was first seen on
  * since it was read: pthread idents are reused by new threads at once
  * (glibc reuses thread stacks), kernel tids are not. */
@@ -593,6 +592,7 @@ static const char *py_name_of(struct py_process *p, uint64_t ident, int tid)
 	return e->tid == tid ? e->name : NULL;
 }
 
+/* threading's names, read anew: bounded by PY_NAMES_MAX threads. */
 static void refresh_py_names(struct py_process *p)
 {
 	struct py_thread_name *names = calloc(PY_NAMES_MAX, sizeof(*names));
@@ -694,8 +694,9 @@ static void forget_exited_threads(struct py_process *p)
 	p->thread_names = fresh;
 }
 
-/* The kernel's name of a thread as the sample carried it (comm, possibly
- * not terminated), kept per tid: the same string while it does not change. */
+/* The kernel's name of a thread (comm, as the sample carried it or /proc
+ * gave it; possibly not terminated), kept per tid: the same string while it
+ * does not change. */
 static const char *comm_name(struct py_process *p, int tid, const char *comm)
 {
 	size_t n = strnlen(comm, PY_COMM_LEN);
@@ -772,14 +773,7 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 		return "";
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
-	if (hashmap__size(p->thread_names) >= THREAD_NAMES_MAX)
-		forget_exited_threads(p);
-	name = strdup(buf);
-	if (!name || hashmap__put(p->thread_names, (uint64_t)tid, name)) {
-		free(name);
-		return "";
-	}
-	return name;
+	return comm_name(p, tid, buf);
 }
 
 bool py_process__gone(pid_t pid)

@@ -74,6 +74,7 @@ struct collector {
 	struct uploader *uploader;	/* --upload */
 	uint64_t unsupported;		/* processes refused */
 	bool targets_gone;
+	bool threads;			/* the output tells threads apart */
 	/* Exits and execs wait until the samples taken before them are read. */
 	struct proc_change {
 		pid_t pid;
@@ -252,7 +253,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 
 	st.pid = h->pid;
 	st.ns_pid = p->ns_pid;
-	if (output__needs_threads(&c->o->out)) {
+	if (c->threads) {
 		st.thread_id = h->pthread_id;
 		st.os_thread_id = h->tid;
 		st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id, h->comm);
@@ -840,13 +841,14 @@ static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t 
 
 int cmd_record(struct record_opts *o)
 {
-	struct collector c = { .o = o };
+	struct collector c = { .o = o, .threads = !o->top && output__needs_threads(&o->out) };
 	struct sampler_opts so = {
 		.rate = o->rate,
 		.follow_forks = (o->npids == 0 && !o->command) || o->subprocesses,
 		.report_all_forks = (o->npids != 0 || o->command) && o->subprocesses,
 		.sample_gil = o->top || o->gil_only,
 		.sample_time = !o->top && output__needs_timeline(o->out.format),
+		.sample_comm = c.threads,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.btf_path = o->btf_path,
 	};

@@ -120,6 +120,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	s->skel->rodata->report_all_forks = o->report_all_forks;
 	s->skel->rodata->sample_gil = o->sample_gil;
 	s->skel->rodata->sample_time = o->sample_time;
+	s->skel->rodata->sample_comm = o->sample_comm;
 	/* Attached on demand by sampler__iterate, with a pid filter. */
 	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);

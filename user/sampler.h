@@ -17,6 +17,7 @@ struct sampler_opts {
 	bool report_all_forks;		/* fork / exit records for every process */
 	bool sample_gil;		/* perf samples: PY_S_GIL read (top, --gil) */
 	bool sample_time;		/* perf samples: hdr.ts set (timeline formats) */
+	bool sample_comm;		/* perf samples: hdr.comm set (outputs showing threads) */
 	size_t ringbuf_bytes;		/* 0: default */
 	const char *btf_path;		/* NULL: the kernel's own */
 };
