@@ -102,21 +102,11 @@ struct py_proc {
 	struct py_offsets off;
 };
 
-/*
- * Each thread's own cache, in its task's storage: whether its process is
- * in the procs map, a copy of that entry, and its PyThreadState. A sample
- * finds all of it in a few loads from the task instead of a hash search of
- * cold memory. The copy holds while procs_gen (bumped on every change to
- * the procs map) is what it was taken at; the thread state is re-checked on
- * every use.
- */
+/* Value of the tstate cache, in the task's storage: its thread state,
+ * re-checked on every use. */
 struct py_thread {
 	__u64 tstate;		/* 0: no Python thread state found */
 	__u64 head;		/* thread list head seen when tstate was 0 */
-	__u64 gen;		/* procs_gen when proc / known were taken */
-	__u32 known;		/* the process is in the procs map */
-	__u32 pad;
-	struct py_proc proc;
 };
 
 enum py_counter {

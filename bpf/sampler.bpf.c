@@ -35,7 +35,9 @@ struct {
 	__type(value, struct py_proc);
 } procs SEC(".maps");
 
-/* struct py_thread per task, freed with the task. */
+/* Each thread's PyThreadState, kept with the task itself: found in a few
+ * loads from the task, where a hash by tid costs a search of cold memory;
+ * freed with the task. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -76,11 +78,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct py_counters);
 } counters SEC(".maps");
-
-/* Bumped by every change to procs that a task may have cached, here and in
- * userspace: a thread's copy of its process's entry is good while this is
- * unchanged. Never 0, the generation of entries the thread search creates. */
-volatile __u64 procs_gen = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -527,54 +524,28 @@ static __always_inline void emit_frame_addrs(struct sample_scratch *s)
 		count(PY_C_RB_FULL);
 }
 
-/*
- * The sampled task's cache, current with procs: most ticks land in tasks
- * sampled before, and find what they need without searching procs. A task
- * of a process that is not profiled keeps an entry too, so that its ticks
- * cost a few loads as well.
- */
-static __always_inline struct py_thread *thread_of(struct task_struct *task, __u32 pid)
-{
-	struct py_thread *t = bpf_task_storage_get(&threads, task, NULL, 0);
-	__u64 gen = procs_gen;
-	const struct py_proc *proc;
-
-	if (t && t->gen == gen)
-		return t;
-	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!t)
-		t = bpf_task_storage_get(&threads, task, NULL,
-					 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t)
-		return NULL;
-	t->gen = gen;
-	t->known = proc != NULL;
-	if (proc)
-		t->proc = *proc;
-	return t;
-}
-
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid, cpu;
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct walk_ctx w = {};
-	struct py_thread *t;
+	const struct py_proc *proc;
+	struct task_struct *task;
 
-	t = thread_of(task, pid);
-	if (!t || !t->known)
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
 		return 0;
 	count(PY_C_SAMPLES);
 	cpu = bpf_get_smp_processor_id();
 	w.s = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!w.s)
 		return 0;
-	w.s->proc = t->proc;
+	w.s->proc = *proc;
 	w.gil = sample_gil;
 	w.time = sample_time;
 	w.comm = sample_comm;
+	task = bpf_get_current_task_btf();
 	if (walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
 		emit_stack(w.s);
 	return 0;
@@ -646,8 +617,7 @@ int BPF_PROG(on_exec, struct task_struct *task)
 	__u32 pid = task->tgid;
 
 	/* The old image is gone: whatever was known about it is stale. */
-	if (!bpf_map_delete_elem(&procs, &pid))
-		__sync_fetch_and_add(&procs_gen, 1);
+	bpf_map_delete_elem(&procs, &pid);
 	proc_event(PY_REC_EXEC, pid, 0);
 	return 0;
 }
@@ -662,7 +632,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	p = bpf_map_lookup_elem(&procs, &ppid);
 	/* A forked interpreter has the parent's layout at the same addresses. */
-	/* Not a change any task has cached: the child's tasks are new. */
 	if (p && follow_forks)
 		bpf_map_update_elem(&procs, &pid, p, BPF_NOEXIST);
 	if (p || report_all_forks)

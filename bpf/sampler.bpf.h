@@ -26,12 +26,9 @@ _Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
 _Static_assert(PY_MAX_WALK % WALK_UNROLL == 0, "walk steps");
 
 /* Per-CPU working state of one sample, kept in a map: the BPF stack is too
- * small for the read windows and the record. Ordered by use: a sample of an
- * ordinary stack touches the first page (state, small windows, the code
- * cache, the record's header and first frames) and the part of the window
- * it reads into, and nothing else, all of it cold at low rates. */
+ * small for the read windows and the record. */
 struct sample_scratch {
-	struct py_proc proc;	/* copy of this process's entry */
+	struct py_proc proc;	/* copy of this process's map entry */
 	__u64 pthread_id;
 	__u64 frame;		/* next frame to visit */
 	__u64 interp;		/* thread search: next interpreter */
@@ -40,16 +37,16 @@ struct sample_scratch {
 	__u64 chunk;		/* the thread's newest data stack chunk (3.11+), or 0 */
 	__u32 interps;
 	__u32 tstate_read;
-	__u32 gen;		/* sample number, for ccache */
-	__u32 win_len;
-	__u64 win_base;		/* frames window: target address of win[0] */
-	struct code_cache_entry ccache[CODE_CACHE];
 	__u8 tbuf[PY_TSTATE_READ];
 	__u8 fbuf[PY_FRAME_READ];
 	__u8 cbuf[CODE_BUF];
 	__u8 gbuf[32];		/* struct _gil_runtime_state prefix */
-	struct py_stack_rec rec;
+	__u32 gen;		/* sample number, for ccache */
+	__u32 win_len;
+	__u64 win_base;		/* frames window: target address of win[0] */
 	__u8 win[WIN_BUF];
+	struct code_cache_entry ccache[CODE_CACHE];
+	struct py_stack_rec rec;
 	/* Frame addresses, parallel to rec.frames, right after a header: emitted
 	 * as one record when asked (dump --locals). */
 	struct py_addrs_hdr addrs;

@@ -180,19 +180,12 @@ void sampler__free(struct sampler *s)
 	free(s);
 }
 
-/* Threads re-read their process's entry (see struct py_thread). */
-static void procs_changed(struct sampler *s)
-{
-	__atomic_fetch_add(&s->skel->data->procs_gen, 1, __ATOMIC_SEQ_CST);
-}
-
 int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p)
 {
 	__u32 key = pid;
 
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &key, p, BPF_ANY))
 		return -errno;
-	procs_changed(s);
 	return 0;
 }
 
@@ -200,8 +193,7 @@ void sampler__del_proc(struct sampler *s, pid_t pid)
 {
 	__u32 key = pid;
 
-	if (!bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key))
-		procs_changed(s);
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
 }
 
 int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_addrs)
