@@ -70,6 +70,7 @@ struct collector {
 	uint64_t procs_seen;
 	uint64_t drops[D__MAX];
 	struct symbolize_stats sym;
+	struct stack_memo *memo;	/* NULL: every stack is symbolized anew */
 	struct top *top;		/* top: the live table instead of a file */
 	struct uploader *uploader;	/* --upload */
 	uint64_t unsupported;		/* processes refused */
@@ -116,6 +117,7 @@ static void drop_process(struct collector *c, pid_t pid)
 
 	if (p) {
 		sampler__del_proc(c->sampler, pid);
+		stack_memo__clear(c->memo);
 		py_process__free(p);
 	}
 }
@@ -249,7 +251,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		c->drops[D_EMPTY]++;
 		return;
 	}
-	n = stack__symbolize(c->agg, p, h, frs, c->o->function, frames, &c->sym);
+	n = stack__symbolize_memo(c->memo, c->agg, p, h, frs, c->o->function, frames, &c->sym);
 
 	st.pid = h->pid;
 	st.ns_pid = p->ns_pid;
@@ -866,6 +868,7 @@ int cmd_record(struct record_opts *o)
 	uint64_t code_reads = 0, nprocs = 0;
 
 	c.family = hashmap__new();
+	c.memo = stack_memo__new();
 	c.agg = agg__new();
 	if (c.agg && output__needs_timeline(o->out.format))
 		agg__keep_timeline(c.agg);
@@ -1118,6 +1121,7 @@ cleanup:
 	hashmap__free(c.refused);
 	hashmap__free(c.family);
 	agg__free(c.agg);
+	stack_memo__free(c.memo);
 	free(c.changes);
 	return status;
 }

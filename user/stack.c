@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include "stack.h"
 #include "symcache.h"
 
@@ -81,5 +83,110 @@ unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct 
 		n++;
 	if ((h->status & PY_S_TRUNCATED) && (out[n] = marker(a, M_TRUNCATED)))
 		n++;
+	return n;
+}
+
+struct memo_slot {
+	uint64_t hash;
+	uint64_t agg_gen;
+	const struct py_process *p;
+	uint32_t nraw;			/* records */
+	uint32_t n;			/* frames they gave */
+	uint16_t status;		/* the record's truncated / read error bits */
+	struct py_frame_rec *raw;	/* nraw records, then n frames */
+	const struct frame **out;
+	size_t cap;			/* bytes at raw */
+};
+
+struct stack_memo {
+	struct memo_slot slot[STACK_MEMO_SLOTS];
+};
+
+struct stack_memo *stack_memo__new(void)
+{
+	return calloc(1, sizeof(struct stack_memo));
+}
+
+void stack_memo__clear(struct stack_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < STACK_MEMO_SLOTS; i++)
+		m->slot[i].p = NULL;
+}
+
+void stack_memo__free(struct stack_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < STACK_MEMO_SLOTS; i++)
+		free(m->slot[i].raw);
+	free(m);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t records_hash(const struct py_process *p, uint16_t status, uint32_t nraw,
+			     const struct py_frame_rec *frs)
+{
+	uint64_t h = mix((uintptr_t)p, ((uint64_t)status << 32) | nraw);
+
+	for (uint32_t i = 0; i < nraw; i++) {
+		h = mix(h, frs[i].code);
+		h = mix(h, ((uint64_t)frs[i].lasti << 32) | frs[i].check);
+	}
+	return h;
+}
+
+unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct py_process *p,
+				   const struct py_stack_hdr *h, const struct py_frame_rec *frs,
+				   bool function_lines, const struct frame **out,
+				   struct symbolize_stats *st)
+{
+	uint16_t status = h->status & (PY_S_TRUNCATED | PY_S_READ_ERR);
+	uint32_t nraw = h->nframes;
+	uint64_t hash, unknown = st->unknown_frames;
+	struct memo_slot *sl;
+	unsigned int n;
+	size_t need;
+
+	if (!m || nraw > STACK_MEMO_MAX_FRAMES)
+		return stack__symbolize(a, p, h, frs, function_lines, out, st);
+	hash = records_hash(p, status, nraw, frs);
+	sl = &m->slot[hash & (STACK_MEMO_SLOTS - 1)];
+	if (sl->p == p && sl->hash == hash && sl->agg_gen == agg__gen(a) &&
+	    sl->status == status && sl->nraw == nraw &&
+	    !memcmp(sl->raw, frs, nraw * sizeof(*frs))) {
+		memcpy(out, sl->out, sl->n * sizeof(*out));
+		return sl->n;
+	}
+	n = stack__symbolize(a, p, h, frs, function_lines, out, st);
+	/* A frame that could not be read now may be readable on the next
+	 * sample: only stacks that came out whole are kept. */
+	if (st->unknown_frames != unknown)
+		return n;
+	need = nraw * sizeof(*frs) + n * sizeof(*out);
+	if (need > sl->cap) {
+		void *mem = realloc(sl->raw, need);
+
+		if (!mem)
+			return n;
+		sl->raw = mem;
+		sl->cap = need;
+	}
+	memcpy(sl->raw, frs, nraw * sizeof(*frs));
+	sl->out = (const struct frame **)(sl->raw + nraw);
+	memcpy(sl->out, out, n * sizeof(*out));
+	sl->hash = hash;
+	sl->agg_gen = agg__gen(a);
+	sl->p = p;
+	sl->status = status;
+	sl->nraw = nraw;
+	sl->n = n;
 	return n;
 }

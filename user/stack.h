@@ -24,4 +24,26 @@ unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct 
 			      const struct py_frame_rec *frs, bool function_lines,
 			      const struct frame **out, struct symbolize_stats *st);
 
+/*
+ * Symbolized stacks remembered by their records: a sample that repeats a
+ * stack seen earlier in the same aggregation costs one hash of its records
+ * instead of two lookups per frame. Bounded: a fixed number of slots, and
+ * only stacks of at most STACK_MEMO_MAX_FRAMES frames.
+ */
+#define STACK_MEMO_SLOTS 1024
+#define STACK_MEMO_MAX_FRAMES 128
+
+struct stack_memo;
+
+struct stack_memo *stack_memo__new(void);
+void stack_memo__free(struct stack_memo *m);
+/* Forgets every stack: call when a process is dropped. */
+void stack_memo__clear(struct stack_memo *m);
+
+/* stack__symbolize() through m (which may be NULL). */
+unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct py_process *p,
+				   const struct py_stack_hdr *h, const struct py_frame_rec *frs,
+				   bool function_lines, const struct frame **out,
+				   struct symbolize_stats *st);
+
 #endif
