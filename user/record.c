@@ -38,6 +38,10 @@
 #define DRAIN_MAX_NS (250 * 1000000ULL)
 #define PENDING_NS (10 * 1000000ULL)
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
+/* The largest stack record: header and PY_MAX_FRAMES frames. */
+#define RECORD_BYTES_MAX (sizeof(struct py_stack_hdr) + PY_MAX_FRAMES * sizeof(struct py_frame_rec))
+#define RING_MIN (256u << 10)
+#define RING_MAX (8u << 20)
 /* Retries after exec, until the interpreter is mapped: delays in ms. */
 static const unsigned int retry_ms[] = { 0, 10, 40, 100, 250, 500, 1000, 2000 };
 #define NRETRY (sizeof(retry_ms) / sizeof(retry_ms[0]))
@@ -67,6 +71,7 @@ struct collector {
 	int child_status;		/* its wait status, once reaped */
 	bool child_done;
 	uint64_t written;
+	uint64_t drained_bytes;		/* stack records read by the last drain */
 	uint64_t procs_seen;
 	uint64_t drops[D__MAX];
 	struct symbolize_stats sym;
@@ -286,6 +291,31 @@ static uint64_t drain_period(const struct record_opts *o, size_t ring)
 	return ns > DRAIN_MAX_NS ? DRAIN_MAX_NS : (uint64_t)ns;
 }
 
+/*
+ * The ring buffer for -p and commands: room for two DRAIN_MIN_NS periods of
+ * the largest records on every CPU at the rate, in [RING_MIN, RING_MAX]: the
+ * drain period falls back to DRAIN_MIN_NS as soon as a drain finds it more
+ * than a quarter full. Mapping all of it (twice) costs its size in RSS and
+ * a page table entry per page at start and at exit: at 99 Hz on a few CPUs
+ * 8 MiB would be mostly that. Host-wide and with -s, where any number of
+ * processes may sample at once, the map's own size stands.
+ */
+static size_t ring_bytes(const struct record_opts *o)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	double want;
+	size_t ring = RING_MIN;
+
+	if (o->ringbuf_bytes)
+		return o->ringbuf_bytes;
+	if (ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
+		return 0;
+	want = 2.0 * ncpus * o->rate * RECORD_BYTES_MAX * DRAIN_MIN_NS / 1e9;
+	while (ring < want && ring < RING_MAX)
+		ring *= 2;
+	return ring;
+}
+
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
@@ -368,6 +398,7 @@ static void drain(struct collector *c)
 {
 	size_t i;
 
+	c->drained_bytes = 0;
 	sampler__drain(c->sampler);
 	for (i = 0; i < c->nchanges; i++)
 		apply_change(c, c->changes[i].pid, c->changes[i].exec);
@@ -388,6 +419,7 @@ static int on_record(void *ctx, const void *data, size_t size)
 			c->drops[D_MALFORMED]++;
 			return 0;
 		}
+		c->drained_bytes += size;
 		on_stack(c, h, frs);
 		return 0;
 	}
@@ -851,7 +883,7 @@ int cmd_record(struct record_opts *o)
 		.sample_gil = o->top || o->gil_only,
 		.sample_time = !o->top && output__needs_timeline(o->out.format),
 		.sample_comm = c.threads,
-		.ringbuf_bytes = o->ringbuf_bytes,
+		.ringbuf_bytes = ring_bytes(o),
 		.btf_path = o->btf_path,
 	};
 	struct outfile *out = NULL;
@@ -1006,7 +1038,8 @@ int cmd_record(struct record_opts *o)
 				break;
 			}
 			if (symcache__code_reads() != code_reads ||
-			    hashmap__size(c.procs) != nprocs || hashmap__size(c.pending)) {
+			    hashmap__size(c.procs) != nprocs || hashmap__size(c.pending) ||
+			    c.drained_bytes > sampler__ringbuf_bytes(c.sampler) / 4) {
 				code_reads = symcache__code_reads();
 				nprocs = hashmap__size(c.procs);
 				cur_period = DRAIN_MIN_NS;

@@ -409,6 +409,27 @@ def test_ringbuf_overflow(profiler, interp_any, start_target, tmp_path):
                                                     "acquire"), frames
 
 
+def test_deep_stacks_at_high_rate_lose_nothing(profiler, interp_any, start_target, tmp_path):
+    """Two processes 2000 frames deep at 999 Hz: 32 KB records, up to 64 MB/s
+    with both on a CPU, more than the ring buffer holds between two drains at
+    the longest drain period. A drain that finds it a quarter full brings the
+    period back to the shortest: nothing is dropped."""
+    ts = [start_target(interp_any, "deep_recursion.py", [2000, 60]) for _ in range(2)]
+    out = tmp_path / "p.txt"
+    res = run_profiler(["-p", str(ts[0].pid), "-p", str(ts[1].pid), "-d", "4", "-r", "999",
+                        "-f", "raw", "-o", str(out)])
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    stats = summary_counts(res.stderr)
+    assert not stats["drops"], res.stderr
+    assert stats["processes"] == 2 and stats["samples"] >= 2000, res.stderr
+    assert stats["truncated"] == 0, res.stderr
+    stacks = parse_raw(out.read_text())
+    assert sum(c for _, c in stacks) == stats["samples"]
+    assert all(len(frames) == 2001 for frames, _ in stacks), \
+        sorted({len(frames) for frames, _ in stacks})
+
+
 def test_ringbuf_smaller_than_a_record(profiler, interp_any, start_target, tmp_path):
     """A 2500-frame record (40 KB) never fits a 4 KiB ring buffer: every
     sample is dropped, counted, and the output is a valid empty profile."""
