@@ -98,8 +98,20 @@ struct memo_slot {
 	size_t cap;			/* bytes at raw */
 };
 
+/*
+ * A miss costs more than it saves: the stack is symbolized anyway and then
+ * copied into a cold slot. Where stacks rarely repeat record for record (the
+ * same lines, but other instructions), the memo is tried on MEMO_TRIAL
+ * stacks and, when fewer than half of them were found, left alone for the
+ * next MEMO_REST.
+ */
+#define MEMO_TRIAL 1024
+#define MEMO_REST 16384
+
 struct stack_memo {
 	struct memo_slot slot[STACK_MEMO_SLOTS];
+	uint32_t tried, found;		/* in the current trial */
+	uint32_t rest;			/* stacks left to symbolize without it */
 };
 
 struct stack_memo *stack_memo__new(void)
@@ -157,11 +169,21 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 
 	if (!m || nraw > STACK_MEMO_MAX_FRAMES)
 		return stack__symbolize(a, p, h, frs, function_lines, out, st);
+	if (m->rest) {
+		m->rest--;
+		return stack__symbolize(a, p, h, frs, function_lines, out, st);
+	}
+	if (++m->tried == MEMO_TRIAL) {
+		if (m->found < MEMO_TRIAL / 2)
+			m->rest = MEMO_REST;
+		m->tried = m->found = 0;
+	}
 	hash = records_hash(p, status, nraw, frs);
 	sl = &m->slot[hash & (STACK_MEMO_SLOTS - 1)];
 	if (sl->p == p && sl->hash == hash && sl->agg_gen == agg__gen(a) &&
 	    sl->status == status && sl->nraw == nraw &&
 	    !memcmp(sl->raw, frs, nraw * sizeof(*frs))) {
+		m->found++;
 		memcpy(out, sl->out, sl->n * sizeof(*out));
 		return sl->n;
 	}
