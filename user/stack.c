@@ -93,8 +93,7 @@ struct memo_slot {
 	uint32_t nraw;			/* records */
 	uint32_t n;			/* frames they gave */
 	uint16_t status;		/* the record's truncated / read error bits */
-	struct py_frame_rec *raw;	/* nraw records, then n frames */
-	const struct frame **out;
+	struct py_frame_rec *raw;	/* nraw records, then n frames (slot_frames) */
 	size_t cap;			/* bytes at raw */
 };
 
@@ -134,6 +133,11 @@ void stack_memo__free(struct stack_memo *m)
 	for (size_t i = 0; i < STACK_MEMO_SLOTS; i++)
 		free(m->slot[i].raw);
 	free(m);
+}
+
+static const struct frame **slot_frames(const struct memo_slot *sl)
+{
+	return (const struct frame **)(sl->raw + sl->nraw);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -184,7 +188,7 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 	    sl->status == status && sl->nraw == nraw &&
 	    !memcmp(sl->raw, frs, nraw * sizeof(*frs))) {
 		m->found++;
-		memcpy(out, sl->out, sl->n * sizeof(*out));
+		memcpy(out, slot_frames(sl), sl->n * sizeof(*out));
 		return sl->n;
 	}
 	n = stack__symbolize(a, p, h, frs, function_lines, out, st);
@@ -201,14 +205,13 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 		sl->raw = mem;
 		sl->cap = need;
 	}
-	memcpy(sl->raw, frs, nraw * sizeof(*frs));
-	sl->out = (const struct frame **)(sl->raw + nraw);
-	memcpy(sl->out, out, n * sizeof(*out));
 	sl->hash = hash;
 	sl->agg_gen = agg__gen(a);
 	sl->p = p;
 	sl->status = status;
 	sl->nraw = nraw;
 	sl->n = n;
+	memcpy(sl->raw, frs, nraw * sizeof(*frs));
+	memcpy(slot_frames(sl), out, n * sizeof(*out));
 	return n;
 }
