@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -776,24 +777,70 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	return comm_name(p, tid, buf);
 }
 
-bool py_process__gone(pid_t pid)
+/* PF_EXITING in /proc/PID/stat's flags: the task is in do_exit. */
+#define TASK_PF_EXITING 0x4
+
+/*
+ * 1 when the task at PATH (a /proc stat file) is dead or exiting, 0 when it
+ * runs, -1 when the file cannot be read (the task is gone too).
+ */
+static int task_exiting(const char *path)
 {
-	char path[64], buf[512], *p;
+	char buf[512], *p;
+	unsigned long flags = 0;
 	ssize_t n;
 	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* The state follows the last ')': the name may hold any character. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return 1;
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 0;
+	return !!(flags & TASK_PF_EXITING);
+}
+
+bool py_process__gone(pid_t pid)
+{
+	char path[96];
+	struct dirent *de;
+	bool gone = true;
+	DIR *d;
 
 	if (kill(pid, 0) && errno == ESRCH)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if (task_exiting(path) == 0)
+		return false;
+	/*
+	 * The leader is dead or dying. The process lives on while any other
+	 * thread does (a leader may exit alone); after SIGKILL every thread
+	 * is in do_exit, its memory going, and nothing more can be read.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
 		return true;
-	buf[n] = 0;
-	/* The state follows the last ')': the name may hold any character. */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	while (gone && (de = readdir(d))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
+		gone = task_exiting(path) != 0;
+	}
+	closedir(d);
+	return gone;
 }

@@ -45,7 +45,10 @@ struct py_process {
  * its interpreter cannot be read, with the reason in why.
  */
 int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen);
-/* The process no longer runs: no such pid, or a zombie waiting to be reaped. */
+/*
+ * The process no longer runs: no such pid, a zombie waiting to be reaped, or
+ * every thread in exit (killed; its memory is going).
+ */
 bool py_process__gone(pid_t pid);
 /* A forked child: the parent's layout at the same addresses. */
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
