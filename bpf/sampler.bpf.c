@@ -27,6 +27,10 @@ const volatile bool report_all_forks = false;
 const volatile bool sample_gil = false;
 const volatile bool sample_time = false;
 const volatile bool sample_comm = false;
+/* Unread bytes in the sample ring buffer past which a sample wakes the
+ * collector; 0: never (it drains on its own clock only). Below it, samples
+ * wake nobody: the collector sleeps for its drain period, however long. */
+const volatile __u64 wake_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -496,12 +500,14 @@ static __always_inline bool walk_thread(struct walk_ctx *w, struct task_struct *
 static __always_inline void emit_stack(struct sample_scratch *s)
 {
 	__u32 n = s->rec.hdr.nframes;
-	__u64 size;
+	__u64 size, flags = BPF_RB_NO_WAKEUP;
 
 	if (n > PY_MAX_FRAMES)
 		n = PY_MAX_FRAMES;
 	size = sizeof(struct py_stack_hdr) + (__u64)n * sizeof(struct py_frame_rec);
-	if (bpf_ringbuf_output(&events, &s->rec, size, BPF_RB_NO_WAKEUP))
+	if (wake_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, &s->rec, size, flags))
 		count(PY_C_RB_FULL);
 	else
 		count(PY_C_EMITTED);

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -25,8 +27,11 @@
 
 /*
  * Samples are read every drain period: DRAIN_MIN_NS when records may come
- * fast (high rates, many CPUs, a small ring buffer; top refreshing), up to
- * DRAIN_MAX_NS when they come slowly, for fewer wake-ups at low rates. While
+ * fast (top refreshing, processes coming and going), up to DRAIN_MAX_NS
+ * otherwise. Between drains the collector sleeps on the ring buffer, which a
+ * sample wakes once a quarter of it is unread, and on a pidfd per -p target
+ * or command: a waking collector costs more than the drain itself at low
+ * rates, and neither a filling ring nor an exit waits for the period. While
  * new code objects keep appearing (start-up, imports, generated code) or
  * processes come and go, the period is DRAIN_MIN_NS: a code object must be
  * read before it is freed, or its frames are <unknown>; it doubles back once
@@ -35,7 +40,7 @@
  * is retried every PENDING_NS.
  */
 #define DRAIN_MIN_NS (50 * 1000000ULL)
-#define DRAIN_MAX_NS (250 * 1000000ULL)
+#define DRAIN_MAX_NS (1000 * 1000000ULL)
 #define PENDING_NS (10 * 1000000ULL)
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
 /* The largest stack record: header and PY_MAX_FRAMES frames. */
@@ -89,6 +94,9 @@ struct collector {
 	size_t nchanges, changes_cap;
 	uint64_t events_lost;		/* process events the kernel could not queue */
 	uint64_t next_sweep;		/* next check of every known process */
+	int ep;				/* what the sleep between drains waits on; -1: none */
+	int pidfds[MAX_PIDS + 1];	/* -p targets and the command, in ep */
+	int npidfds;
 };
 
 static volatile sig_atomic_t stop_requested, flush_requested;
@@ -276,15 +284,21 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		c->written++;
 }
 
-/* The period that keeps the ring buffer a quarter full at most at the
- * sampling rate, within [DRAIN_MIN_NS, DRAIN_MAX_NS]. */
-static uint64_t drain_period(const struct record_opts *o, size_t ring)
+/*
+ * The longest drain period. When a sample wakes the collector at a quarter
+ * full (ring_wakes), DRAIN_MAX_NS; else the period that keeps the ring
+ * buffer a quarter full at most at the sampling rate, within [DRAIN_MIN_NS,
+ * DRAIN_MAX_NS].
+ */
+static uint64_t drain_period(const struct record_opts *o, size_t ring, bool ring_wakes)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	double ns;
 
 	if (o->top || ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return DRAIN_MIN_NS;
+	if (ring_wakes)
+		return DRAIN_MAX_NS;
 	ns = (double)ring / 4 / ((double)ncpus * o->rate * RECORD_BYTES_EST) * 1e9;
 	if (ns < DRAIN_MIN_NS)
 		return DRAIN_MIN_NS;
@@ -316,11 +330,70 @@ static size_t ring_bytes(const struct record_opts *o)
 	return ring;
 }
 
-static void sleep_ns(uint64_t ns)
+/* The epoll set the collector sleeps on; c->ep stays -1 when it cannot be
+ * made, and the collector sleeps on its clock alone. */
+static int waiter_open(struct collector *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = -1 };
+	int err;
+
+	c->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (c->ep < 0)
+		return -errno;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, sampler__ring_fd(c->sampler), &ev)) {
+		err = -errno;
+		close(c->ep);
+		c->ep = -1;
+		return err;
+	}
+	return 0;
+}
+
+/* Wakes the sleep when pid exits. Best effort: without a pidfd, the exit is
+ * still seen at the next drain. */
+static void watch_exit(struct collector *c, pid_t pid)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
+	int fd;
+
+	if (c->ep < 0 || c->npidfds >= (int)(sizeof(c->pidfds) / sizeof(c->pidfds[0])))
+		return;
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return;
+	ev.data.fd = fd;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		return;
+	}
+	c->pidfds[c->npidfds++] = fd;
+}
+
+static void waiter_close(struct collector *c)
+{
+	for (int i = 0; i < c->npidfds; i++)
+		close(c->pidfds[i]);
+	c->npidfds = 0;
+	if (c->ep >= 0)
+		close(c->ep);
+	c->ep = -1;
+}
+
+/* Sleeps up to ns; true when the ring buffer or an exit woke it first. */
+static bool sleep_ns(struct collector *c, uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
+	struct epoll_event ev[4];
+	int n;
 
-	nanosleep(&ts, NULL);
+	if (c->ep < 0) {
+		nanosleep(&ts, NULL);
+		return false;
+	}
+	n = epoll_pwait2(c->ep, ev, 4, &ts, NULL);
+	if (n < 0 && errno == ENOSYS)	/* before Linux 5.11: whole milliseconds */
+		n = epoll_wait(c->ep, ev, 4, (int)((ns + 999999) / 1000000));
+	return n > 0;
 }
 
 static void apply_change(struct collector *c, pid_t pid, bool exec)
@@ -875,7 +948,8 @@ static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t 
 
 int cmd_record(struct record_opts *o)
 {
-	struct collector c = { .o = o, .threads = !o->top && output__needs_threads(&o->out) };
+	struct collector c = { .o = o, .threads = !o->top && output__needs_threads(&o->out),
+			       .ep = -1 };
 	struct sampler_opts so = {
 		.rate = o->rate,
 		.follow_forks = (o->npids == 0 && !o->command) || o->subprocesses,
@@ -884,6 +958,7 @@ int cmd_record(struct record_opts *o)
 		.sample_time = !o->top && output__needs_timeline(o->out.format),
 		.sample_comm = c.threads,
 		.ringbuf_bytes = ring_bytes(o),
+		.wake_quarter = true,
 		.btf_path = o->btf_path,
 	};
 	struct outfile *out = NULL;
@@ -976,7 +1051,14 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_KERNEL;
 		goto cleanup;
 	}
-	period = drain_period(o, sampler__ringbuf_bytes(c.sampler));
+	err = waiter_open(&c);
+	if (err)
+		pr_debug("sleeping on the clock alone: %s", strerror(-err));
+	period = drain_period(o, sampler__ringbuf_bytes(c.sampler), c.ep >= 0);
+	for (i = 0; i < o->npids; i++)
+		watch_exit(&c, o->pids[i]);
+	if (c.child)
+		watch_exit(&c, c.child);
 	/* Tracepoints first, then the scan: no process falls in between. */
 	if (host_wide(&c))
 		scan_proc(&c);
@@ -1070,8 +1152,9 @@ int cmd_record(struct record_opts *o)
 		if (end_ns && end_ns < wake)
 			wake = end_ns;
 		now = now_ns();
-		if (wake > now)
-			sleep_ns(wake - now);
+		/* Woken early: the ring is filling, or a target exited. */
+		if (wake > now && sleep_ns(&c, wake - now))
+			next_drain = 0;
 	}
 	drain(&c);
 	if (status_tty)
@@ -1134,6 +1217,7 @@ cleanup:
 	}
 	top__free(c.top);
 	outfile__abort(out);
+	waiter_close(&c);
 	sampler__free(c.sampler);
 	if (c.procs) {
 		size_t pos = 0;

@@ -126,6 +126,8 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
 	if (o->ringbuf_bytes)
 		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
+	if (o->wake_quarter)
+		s->skel->rodata->wake_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
 	err = sampler_bpf__load(s->skel);
 	if (err) {
 		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
@@ -244,6 +246,11 @@ int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_ad
 int sampler__drain(struct sampler *s)
 {
 	return ring_buffer__consume(s->rb);
+}
+
+int sampler__ring_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.events);
 }
 
 size_t sampler__ringbuf_bytes(const struct sampler *s)

@@ -19,6 +19,7 @@ struct sampler_opts {
 	bool sample_time;		/* perf samples: hdr.ts set (timeline formats) */
 	bool sample_comm;		/* perf samples: hdr.comm set (outputs showing threads) */
 	size_t ringbuf_bytes;		/* 0: default */
+	bool wake_quarter;		/* a sample wakes the ring's poller when it is 1/4 full */
 	const char *btf_path;		/* NULL: the kernel's own */
 };
 
@@ -32,6 +33,11 @@ int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p);
 void sampler__del_proc(struct sampler *s, pid_t pid);
 /* Drains what the ring buffer holds; returns records handled or negative errno. */
 int sampler__drain(struct sampler *s);
+/*
+ * The sample ring buffer's map fd, for epoll: with wake_quarter, it signals
+ * readable (EPOLLET) once the buffer is a quarter full, and not before.
+ */
+int sampler__ring_fd(const struct sampler *s);
 /* The sample ring buffer's size in bytes, as loaded. */
 size_t sampler__ringbuf_bytes(const struct sampler *s);
 /*
