@@ -135,24 +135,35 @@ pid_t proc_ns_pid(pid_t pid)
 	return last;
 }
 
+/*
+ * Reads a /proc stat file (PATH) into buf and returns where its fields
+ * after the name start (the ')' that closes it), or NULL. The name may hold
+ * spaces and parentheses: the last ')' ends it.
+ */
+static char *stat_fields(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return strrchr(buf, ')');
+}
+
 uint64_t proc_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v = 0;
-	ssize_t n;
-	int fd, field;
+	int field;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: count fields after the last ')'. */
-	p = strrchr(buf, ')');
+	p = stat_fields(path, buf, sizeof(buf));
 	if (!p)
 		return 0;
 	for (field = 2; *p && field < 22; p++)
@@ -788,19 +799,8 @@ static int task_exiting(const char *path)
 {
 	char buf[512], *p;
 	unsigned long flags = 0;
-	ssize_t n;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	/* The state follows the last ')': the name may hold any character. */
-	p = strrchr(buf, ')');
+	p = stat_fields(path, buf, sizeof(buf));
 	if (!p || p[1] != ' ')
 		return -1;
 	if (p[2] == 'Z' || p[2] == 'X')
