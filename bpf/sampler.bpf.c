@@ -194,16 +194,37 @@ static __always_inline __u64 first_interp(struct walk_ctx *w, const struct py_pr
 }
 
 /*
+ * The thread state that last took the GIL: the sampled thread's own in the
+ * common case of a thread running Python code, so a thread seen for the
+ * first time is usually found without searching the thread list. Only a
+ * candidate: the caller checks its thread id.
+ */
+static __always_inline __u64 gil_candidate(struct walk_ctx *w)
+{
+	struct sample_scratch *s = w->s;
+	const struct py_offsets *off = &s->proc.off;
+	__u64 gp;
+
+	if (off->flags & PY_F_GIL_INTERP) {
+		gp = read_ptr(w, first_interp(w, &s->proc) + off->interp_gil);
+		return gp ? read_ptr(w, gp + off->gil_last_holder) : 0;
+	}
+	return read_ptr(w, s->proc.gil_holder);
+}
+
+/*
  * The sampled thread's PyThreadState, matched on thread_id == pthread_self()
- * (the thread pointer), cached per tid and re-checked on every use. Leaves the
- * thread state's first bytes in s->tbuf. Returns 0 when the thread has none.
+ * (the thread pointer), cached per tid and re-checked on every use. A thread
+ * without a cached state tries the GIL's last holder before the search.
+ * Leaves the thread state's first bytes in s->tbuf. Returns 0 when the
+ * thread has none.
  */
 static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct *task)
 {
 	struct sample_scratch *s = w->s;
 	const struct py_offsets *off = &s->proc.off;
 	struct py_thread *cached;
-	__u64 interp, head;
+	__u64 interp, head, cand;
 	__u32 n = s->tstate_read;
 
 	if (n > PY_TSTATE_READ)
@@ -213,6 +234,17 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 		if (!rd(w, s->tbuf, n, cached->tstate) &&
 		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id)
 			return cached->tstate;
+	}
+
+	s->found = 0;
+	head = 0;
+	if (!cached || cached->tstate) {
+		cand = gil_candidate(w);
+		if (cand && !rd(w, s->tbuf, n, cand) &&
+		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id) {
+			s->found = cand;
+			goto store;
+		}
 	}
 
 	interp = first_interp(w, &s->proc);
@@ -227,13 +259,12 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 		count(PY_C_NO_TSTATE);
 		return 0;
 	}
-
 	s->interp = read_ptr(w, interp + off->interp_next);
 	s->tstate = head;
 	s->interps = 1;
-	s->found = 0;
 	bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, w, 0);
 
+store:
 	if (!cached)
 		cached = bpf_task_storage_get(&threads, task, NULL,
 					      BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -121,6 +121,11 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	s->skel->rodata->sample_gil = o->sample_gil;
 	s->skel->rodata->sample_time = o->sample_time;
 	s->skel->rodata->sample_comm = o->sample_comm;
+	/* Forks matter only when children are followed or reported; otherwise
+	 * the program would run for nothing on every thread and process the
+	 * host creates (a target that starts a thread per task pays it). */
+	bpf_program__set_autoload(s->skel->progs.on_fork,
+				  o->follow_forks || o->report_all_forks);
 	/* Attached on demand by sampler__iterate, with a pid filter. */
 	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
