@@ -213,9 +213,28 @@ static __always_inline __u64 gil_candidate(struct walk_ctx *w)
 }
 
 /*
+ * Whether this CPU found the thread by its GIL before, among the last
+ * SEEN_TIDS such threads; remembers it if not. A cache entry costs an
+ * allocation, about as much as the rest of the sample: a thread that lives
+ * for one sample (a thread per task) should not pay it.
+ */
+static __always_inline bool seen_before(struct sample_scratch *s, __u32 tid)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < SEEN_TIDS; i++)
+		if (s->seen[i] == tid)
+			return true;
+	s->seen[s->seen_pos++ & (SEEN_TIDS - 1)] = tid;
+	return false;
+}
+
+/*
  * The sampled thread's PyThreadState, matched on thread_id == pthread_self()
  * (the thread pointer), cached per tid and re-checked on every use. A thread
- * without a cached state tries the GIL's last holder before the search.
+ * without a cached state tries the GIL's last holder before the search, and
+ * is cached from its second sample on when found that way.
  * Leaves the thread state's first bytes in s->tbuf. Returns 0 when the
  * thread has none.
  */
@@ -243,6 +262,8 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 		if (cand && !rd(w, s->tbuf, n, cand) &&
 		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id) {
 			s->found = cand;
+			if (!cached && !seen_before(s, task->pid))
+				return cand;
 			goto store;
 		}
 	}

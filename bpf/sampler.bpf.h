@@ -24,6 +24,8 @@ _Static_assert(WIN_MAX >= WIN_PAGE + PY_FRAME_READ, "a page window fits");
 _Static_assert(WIN_BUF >= WIN_MAX + PY_FRAME_READ, "a frame at any window offset fits");
 _Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
 _Static_assert(PY_MAX_WALK % WALK_UNROLL == 0, "walk steps");
+#define SEEN_TIDS 8
+_Static_assert((SEEN_TIDS & (SEEN_TIDS - 1)) == 0, "seen mask");
 
 /* Per-CPU working state of one sample, kept in a map: the BPF stack is too
  * small for the read windows and the record. */
@@ -37,6 +39,9 @@ struct sample_scratch {
 	__u64 chunk;		/* the thread's newest data stack chunk (3.11+), or 0 */
 	__u32 interps;
 	__u32 tstate_read;
+	/* Threads found without a search and given no cache entry yet. */
+	__u32 seen[SEEN_TIDS];
+	__u32 seen_pos;
 	__u8 tbuf[PY_TSTATE_READ];
 	__u8 fbuf[PY_FRAME_READ];
 	__u8 cbuf[CODE_BUF];
