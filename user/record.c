@@ -40,7 +40,7 @@
  * is retried every PENDING_NS.
  */
 #define DRAIN_MIN_NS (50 * 1000000ULL)
-#define DRAIN_MAX_NS (1000 * 1000000ULL)
+#define DRAIN_MAX_NS (2000 * 1000000ULL)
 #define PENDING_NS (10 * 1000000ULL)
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
 /* The largest stack record: header and PY_MAX_FRAMES frames. */
