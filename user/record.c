@@ -32,10 +32,12 @@
  * sample wakes once a quarter of it is unread, and on a pidfd per -p target
  * or command: a waking collector costs more than the drain itself at low
  * rates, and neither a filling ring nor an exit waits for the period. While
- * new code objects keep appearing (start-up, imports, generated code) or
- * processes come and go, the period is DRAIN_MIN_NS: a code object must be
- * read before it is freed, or its frames are <unknown>; it doubles back once
- * nothing was new. Host-wide and with -s, new processes are attached from
+ * code is created and freed (start-up, imports, generated code: see
+ * symcache__churn()) or processes come and go, the period is DRAIN_MIN_NS:
+ * a code object must be read before it is freed, or its frames are
+ * <unknown>; it doubles back once nothing was new. A function sampled for
+ * the first time in a steady state does not shorten it: it lives as long as
+ * its module. Host-wide and with -s, new processes are attached from
  * their exec events: DRAIN_MIN_NS always. A process waiting to be attached
  * is retried every PENDING_NS.
  */
@@ -972,7 +974,7 @@ int cmd_record(struct record_opts *o)
 	bool status_tty = !o->top && isatty(STDERR_FILENO);
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
 	uint64_t period = DRAIN_MIN_NS, cur_period = DRAIN_MIN_NS;
-	uint64_t code_reads = 0, nprocs = 0;
+	uint64_t churn = 0, nprocs = 0;
 
 	c.family = hashmap__new();
 	c.memo = stack_memo__new();
@@ -1119,10 +1121,10 @@ int cmd_record(struct record_opts *o)
 				c.targets_gone = true;
 				break;
 			}
-			if (symcache__code_reads() != code_reads ||
+			if (symcache__churn() != churn ||
 			    hashmap__size(c.procs) != nprocs || hashmap__size(c.pending) ||
 			    c.drained_bytes > sampler__ringbuf_bytes(c.sampler) / 4) {
-				code_reads = symcache__code_reads();
+				churn = symcache__churn();
 				nprocs = hashmap__size(c.procs);
 				cur_period = DRAIN_MIN_NS;
 			} else if (cur_period < period) {

@@ -39,12 +39,25 @@ struct symcache {
 	struct symcache_site scratch;	/* a site that is not kept (out of memory) */
 };
 
-/* Code objects looked up in any target so far (symcache__code_reads()). */
-static uint64_t code_reads;
+/* Reads that tell of code churn, in any target so far (symcache__churn()). */
+static uint64_t churn;
 
-uint64_t symcache__code_reads(void)
+uint64_t symcache__churn(void)
 {
-	return code_reads;
+	return churn;
+}
+
+/*
+ * Code that is likely freed soon after it ran: a module's body (freed once
+ * the import is done, unless something keeps it) and code compiled from a
+ * string (exec, eval, templates, generated classes), whose file name is in
+ * angle brackets. Frozen modules are part of the interpreter and stay; the
+ * functions of a module stay with their module.
+ */
+static bool short_lived(const struct code_info *ci)
+{
+	return !strcmp(ci->name, "<module>") ||
+	       (ci->filename[0] == '<' && strncmp(ci->filename, "<frozen ", 8));
 }
 
 static void drop_sites(struct symcache *c, struct code_entry *e)
@@ -262,6 +275,7 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 	uint8_t hdr[CODE_HDR] = { 0 }, again[CODE_HDR] = { 0 };
 	uint32_t check;
 	size_t need;
+	bool reused;
 	int err;
 
 	if (e && e->check == rec->check) {
@@ -276,7 +290,11 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 		need = off->code_read;
 	if (need > sizeof(hdr))
 		return -EINVAL;
-	code_reads++;
+	/* Counted as churn until it is known not to be: a read that fails, a
+	 * code object at the address of another one, now freed, and one that
+	 * looks short-lived all are. */
+	churn++;
+	reused = e != NULL;
 	if ((err = read_code(c, rec->code, hdr, need, &check)))
 		return err;
 	if (check != rec->check)
@@ -320,6 +338,8 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 		}
 	}
 	e->whole.line = e->ci.firstlineno;
+	if (!reused && !short_lived(&e->ci))
+		churn--;
 	if (hashmap__put(c->entries, rec->code, e)) {
 		entry_free(c, e);
 		return -ENOMEM;

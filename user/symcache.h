@@ -62,9 +62,12 @@ struct symcache;
 struct symcache *symcache__new(pid_t pid, const struct py_offsets *off,
 			       const struct str_layout *sl);
 void symcache__free(struct symcache *c);
-/* How many code objects were read from targets so far, by every cache: a
- * change means new code is running (start-up, imports, code generation). */
-uint64_t symcache__code_reads(void);
+/* A count, over every cache, of code objects that could not be read
+ * (freed before their first sample was drained) or that were read and look
+ * short-lived (module bodies, code compiled from strings): a change means
+ * code is being created and freed (start-up, imports, code generation).
+ * Functions read for the first time in a steady state do not change it. */
+uint64_t symcache__churn(void);
 /*
  * The code object at rec->code, checked against rec->check. Returns 0 and
  * fills *ci (valid until the next call that may evict), -ESTALE when the
