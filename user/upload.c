@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -57,13 +58,68 @@ struct uploader {
 	unsigned int timeout_ms, max_queue, max_retries, backoff_min_ms, backoff_max_ms;
 };
 
+/*
+ * libcurl is loaded when an uploader is made, not linked: with the thirty
+ * libraries it pulls in (TLS, Kerberos, LDAP, ...), every run paid for
+ * loading and relocating them at start and for their destructors at exit,
+ * uploading or not.
+ */
+#define LIBCURL "libcurl.so.4"
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode code);
+	void (*easy_cleanup)(CURL *curl);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} lc;
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
+static int curl_init_err;
+
+static int load_curl(void)
+{
+	/* Never closed: libcurl's global state outlives every uploader. */
+	void *h = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	struct {
+		void **fn;
+		const char *name;
+	} syms[] = {
+		{ (void **)&lc.global_init, "curl_global_init" },
+		{ (void **)&lc.easy_init, "curl_easy_init" },
+		{ (void **)&lc.easy_setopt, "curl_easy_setopt" },
+		{ (void **)&lc.easy_perform, "curl_easy_perform" },
+		{ (void **)&lc.easy_getinfo, "curl_easy_getinfo" },
+		{ (void **)&lc.easy_strerror, "curl_easy_strerror" },
+		{ (void **)&lc.easy_cleanup, "curl_easy_cleanup" },
+		{ (void **)&lc.slist_append, "curl_slist_append" },
+		{ (void **)&lc.slist_free_all, "curl_slist_free_all" },
+	};
+	size_t i;
+
+	if (!h) {
+		pr_err("uploading needs " LIBCURL " (Debian: libcurl4): %s", dlerror());
+		return -ELIBACC;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].fn = dlsym(h, syms[i].name);
+		if (!*syms[i].fn) {
+			pr_err(LIBCURL " has no %s", syms[i].name);
+			return -ELIBACC;
+		}
+	}
+	return 0;
+}
 
 static void curl_init(void)
 {
-	/* Once per process, never cleaned up: libcurl's global state outlives us. */
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_init_err = load_curl();
+	if (!curl_init_err && lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		curl_init_err = -ENOMEM;
 }
 
 static uint64_t now_ns(void)
@@ -305,20 +361,20 @@ static long send_one(struct uploader *u, const struct item *it, unsigned int tim
 	long code = 0;
 
 	u->errbuf[0] = 0;
-	curl_easy_setopt(u->curl, CURLOPT_URL, it->url);
-	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, it->body);
-	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-	curl_easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	lc.easy_setopt(u->curl, CURLOPT_URL, it->url);
+	lc.easy_setopt(u->curl, CURLOPT_POSTFIELDS, it->body);
+	lc.easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	lc.easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	lc.easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(timeout_ms < CONNECT_TIMEOUT_MAX_MS ? timeout_ms
 								   : CONNECT_TIMEOUT_MAX_MS));
-	rc = curl_easy_perform(u->curl);
+	rc = lc.easy_perform(u->curl);
 	if (rc != CURLE_OK) {
 		if (!u->errbuf[0])
-			snprintf(u->errbuf, sizeof(u->errbuf), "%s", curl_easy_strerror(rc));
+			snprintf(u->errbuf, sizeof(u->errbuf), "%s", lc.easy_strerror(rc));
 		return 0;
 	}
-	curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &code);
+	lc.easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299)
 		snprintf(u->errbuf, sizeof(u->errbuf), "HTTP status %ld", code);
 	return code;
@@ -501,36 +557,36 @@ static int setup_curl(struct uploader *u)
 {
 	struct curl_slist *h;
 
-	u->curl = curl_easy_init();
+	u->curl = lc.easy_init();
 	if (!u->curl)
 		return -ENOMEM;
 	/* Raw body: with format=pprof Pyroscope reads the body as the profile.
 	 * No "Expect: 100-continue": it only delays the body by a round trip. */
-	u->headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-	h = u->headers ? curl_slist_append(u->headers, "Expect:") : NULL;
+	u->headers = lc.slist_append(NULL, "Content-Type: application/octet-stream");
+	h = u->headers ? lc.slist_append(u->headers, "Expect:") : NULL;
 	if (!h)
 		return -ENOMEM;
-	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, u->headers);
-	curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(u->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(u->curl, CURLOPT_USERAGENT, "pyspy-bpf/" PYSPY_VERSION);
-	curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(u->curl, CURLOPT_ERRORBUFFER, u->errbuf);
-	curl_easy_setopt(u->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(u->curl, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(u->curl, CURLOPT_XFERINFODATA, u);
+	lc.easy_setopt(u->curl, CURLOPT_HTTPHEADER, u->headers);
+	lc.easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(u->curl, CURLOPT_POST, 1L);
+	lc.easy_setopt(u->curl, CURLOPT_USERAGENT, "pyspy-bpf/" PYSPY_VERSION);
+	lc.easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, discard);
+	lc.easy_setopt(u->curl, CURLOPT_ERRORBUFFER, u->errbuf);
+	lc.easy_setopt(u->curl, CURLOPT_NOPROGRESS, 0L);
+	lc.easy_setopt(u->curl, CURLOPT_XFERINFOFUNCTION, progress);
+	lc.easy_setopt(u->curl, CURLOPT_XFERINFODATA, u);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc.easy_setopt(u->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	lc.easy_setopt(u->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	return 0;
 }
 
 static void destroy(struct uploader *u)
 {
-	curl_easy_cleanup(u->curl);
-	curl_slist_free_all(u->headers);
+	lc.easy_cleanup(u->curl);
+	lc.slist_free_all(u->headers);
 	free(u->base);
 	free(u->shown);
 	free(u);
@@ -548,8 +604,8 @@ int uploader__new(struct uploader **out, const struct upload_opts *o)
 	if (!o->url || check_url(o->url))
 		return -EINVAL;
 	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return -ENOMEM;
+	if (curl_init_err)
+		return curl_init_err;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;

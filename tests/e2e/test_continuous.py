@@ -303,6 +303,37 @@ def test_upload_usage_errors(profiler, upload_cli, tmp_path, bad):
     assert res.returncode == 2, (bad, res.returncode, res.stderr)
 
 
+def test_upload_without_libcurl(profiler, interp_any, tmp_path):
+    """libcurl is loaded only to upload: without it, profiling to a file
+    works and --upload fails at once, naming the library. The library is
+    hidden from both runs in a private mount namespace."""
+    need(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare")
+    ldd = subprocess.run(["ldd", profiler], stdout=subprocess.PIPE, universal_newlines=True)
+    assert "libcurl" not in ldd.stdout, ldd.stdout
+    libs = [os.path.realpath(os.path.join(d, f))
+            for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
+                      "/usr/lib", "/usr/local/lib") if os.path.isdir(d)
+            for f in os.listdir(d) if f.startswith("libcurl.so.4")]
+    need(libs, "libcurl.so.4 not found")
+    hide = " && ".join("mount --bind /dev/null %s" % shlex.quote(p) for p in sorted(set(libs)))
+
+    def run(args):
+        cmd = "%s && exec %s" % (hide, " ".join(shlex.quote(a) for a in [profiler] + args))
+        return subprocess.run(["unshare", "-m", "sh", "-c", cmd], cwd=str(tmp_path),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+
+    res = run(["record", "-d", "1", "-o", str(tmp_path / "p.txt"), "-f", "raw", "--",
+               interp_any.path, "-c",
+               "import time\nt = time.time()\nwhile time.time() < t + 2: pass"])
+    assert res.returncode == 0, res.stderr
+    t0 = time.time()
+    res = run(["record", "-d", "5", "--upload", "http://127.0.0.1:9", "--app-name", "a"])
+    assert res.returncode == 1, (res.returncode, res.stderr)
+    assert "libcurl.so.4" in res.stderr, res.stderr
+    assert time.time() - t0 < 4, res.stderr
+
+
 # ---- into a folder ----
 
 def test_interval_folder_keep(profiler, interp_any, start_target, background, tmp_path):
