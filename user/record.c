@@ -31,7 +31,8 @@
  * otherwise. Between drains the collector sleeps on the ring buffer, which a
  * sample wakes once a quarter of it is unread, and on a pidfd per -p target
  * or command: a waking collector costs more than the drain itself at low
- * rates, and neither a filling ring nor an exit waits for the period. While
+ * rates, and neither a filling ring nor an exit waits for the period. The
+ * pidfds stand for the exit tracepoint there (see exits_watched). While
  * code is created and freed (start-up, imports, generated code: see
  * symcache__churn()) or processes come and go, the period is DRAIN_MIN_NS:
  * a code object must be read before it is freed, or its frames are
@@ -351,24 +352,25 @@ static int waiter_open(struct collector *c)
 	return 0;
 }
 
-/* Wakes the sleep when pid exits. Best effort: without a pidfd, the exit is
- * still seen at the next drain. */
-static void watch_exit(struct collector *c, pid_t pid)
+/* Wakes the sleep when pid exits. Returns false when it cannot: the exit is
+ * then seen by the exit tracepoint, or by the next sweep. */
+static bool watch_exit(struct collector *c, pid_t pid)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
 	int fd;
 
 	if (c->ep < 0 || c->npidfds >= (int)(sizeof(c->pidfds) / sizeof(c->pidfds[0])))
-		return;
+		return false;
 	fd = syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
-		return;
+		return errno == ESRCH;	/* gone already: the sweep sees it */
 	ev.data.fd = fd;
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev)) {
 		close(fd);
-		return;
+		return false;
 	}
 	c->pidfds[c->npidfds++] = fd;
+	return true;
 }
 
 static void waiter_close(struct collector *c)
@@ -395,6 +397,10 @@ static bool sleep_ns(struct collector *c, uint64_t ns)
 	n = epoll_pwait2(c->ep, ev, 4, &ts, NULL);
 	if (n < 0 && errno == ENOSYS)	/* before Linux 5.11: whole milliseconds */
 		n = epoll_wait(c->ep, ev, 4, (int)((ns + 999999) / 1000000));
+	/* A pidfd: a target exited. The next drain's sweep looks at once. */
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.fd >= 0)
+			c->next_sweep = 0;
 	return n > 0;
 }
 
@@ -956,6 +962,7 @@ int cmd_record(struct record_opts *o)
 		.rate = o->rate,
 		.follow_forks = (o->npids == 0 && !o->command) || o->subprocesses,
 		.report_all_forks = (o->npids != 0 || o->command) && o->subprocesses,
+		.exits_watched = (o->npids != 0 || o->command) && !o->subprocesses,
 		.sample_gil = o->top || o->gil_only,
 		.sample_time = !o->top && output__needs_timeline(o->out.format),
 		.sample_comm = c.threads,
@@ -971,7 +978,7 @@ int cmd_record(struct record_opts *o)
 	uint64_t period_ns = 1000000000ULL / o->rate;
 	struct timespec wall;
 	int status = EXIT_FAILURE_, err, i, go_fd = -1;
-	bool status_tty = !o->top && isatty(STDERR_FILENO);
+	bool status_tty = !o->top && isatty(STDERR_FILENO), watched;
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
 	uint64_t period = DRAIN_MIN_NS, cur_period = DRAIN_MIN_NS;
 	uint64_t churn = 0, nprocs = 0;
@@ -1057,10 +1064,13 @@ int cmd_record(struct record_opts *o)
 	if (err)
 		pr_debug("sleeping on the clock alone: %s", strerror(-err));
 	period = drain_period(o, sampler__ringbuf_bytes(c.sampler), c.ep >= 0);
+	watched = true;
 	for (i = 0; i < o->npids; i++)
-		watch_exit(&c, o->pids[i]);
+		watched &= watch_exit(&c, o->pids[i]);
 	if (c.child)
-		watch_exit(&c, c.child);
+		watched &= watch_exit(&c, c.child);
+	if (so.exits_watched && !watched && (err = sampler__watch_exits(c.sampler)))
+		pr_debug("exits seen by the sweep alone: %s", strerror(-err));
 	/* Tracepoints first, then the scan: no process falls in between. */
 	if (host_wide(&c))
 		scan_proc(&c);

@@ -126,6 +126,10 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	 * host creates (a target that starts a thread per task pays it). */
 	bpf_program__set_autoload(s->skel->progs.on_fork,
 				  o->follow_forks || o->report_all_forks);
+	/* The exit tracepoint runs for every thread that exits on the host,
+	 * the target's too: a target that starts a thread per task pays it for
+	 * an exit the caller's pidfd reports anyway. */
+	bpf_program__set_autoattach(s->skel->progs.on_exit, !o->exits_watched);
 	/* Attached on demand by sampler__iterate, with a pid filter. */
 	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
@@ -168,6 +172,16 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 fail:
 	sampler__free(s);
 	return err;
+}
+
+int sampler__watch_exits(struct sampler *s)
+{
+	if (s->skel->links.on_exit)
+		return 0;
+	s->skel->links.on_exit = bpf_program__attach(s->skel->progs.on_exit);
+	if (!s->skel->links.on_exit)
+		return -errno;
+	return 0;
 }
 
 void sampler__free(struct sampler *s)

@@ -15,6 +15,9 @@ struct sampler_opts {
 	unsigned int rate;		/* Hz per CPU; 0: no perf events (dump) */
 	bool follow_forks;		/* forked children inherit their parent's entry */
 	bool report_all_forks;		/* fork / exit records for every process */
+	/* The caller learns of its processes' exits itself (a pidfd each):
+	 * the exit tracepoint is attached only by sampler__watch_exits(). */
+	bool exits_watched;
 	bool sample_gil;		/* perf samples: PY_S_GIL read (top, --gil) */
 	bool sample_time;		/* perf samples: hdr.ts set (timeline formats) */
 	bool sample_comm;		/* perf samples: hdr.comm set (outputs showing threads) */
@@ -29,6 +32,9 @@ typedef int (*sampler_record_fn)(void *ctx, const void *data, size_t size);
 int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
 		  void *ctx);
 void sampler__free(struct sampler *s);
+/* With exits_watched, for when the caller cannot watch them after all:
+ * exits come as records again. */
+int sampler__watch_exits(struct sampler *s);
 int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p);
 void sampler__del_proc(struct sampler *s, pid_t pid);
 /* Drains what the ring buffer holds; returns records handled or negative errno. */
