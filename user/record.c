@@ -43,7 +43,12 @@
  * is retried every PENDING_NS.
  */
 #define DRAIN_MIN_NS (50 * 1000000ULL)
-#define DRAIN_MAX_NS (2000 * 1000000ULL)
+#define DRAIN_MAX_NS (8000 * 1000000ULL)
+/* Outputs that show threads name them from the target's memory at the
+ * drain: a short-lived thread must still be there. */
+#define DRAIN_MAX_THREADS_NS (2000 * 1000000ULL)
+/* The status line on a terminal shows the samples drained, every second. */
+#define DRAIN_MAX_TTY_NS (1000 * 1000000ULL)
 #define PENDING_NS (10 * 1000000ULL)
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
 /* The largest stack record: header and PY_MAX_FRAMES frames. */
@@ -289,11 +294,11 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 
 /*
  * The longest drain period. When a sample wakes the collector at a quarter
- * full (ring_wakes), DRAIN_MAX_NS; else the period that keeps the ring
- * buffer a quarter full at most at the sampling rate, within [DRAIN_MIN_NS,
- * DRAIN_MAX_NS].
+ * full (ring_wakes), max; else the period that keeps the ring buffer a
+ * quarter full at most at the sampling rate, within [DRAIN_MIN_NS, max].
  */
-static uint64_t drain_period(const struct record_opts *o, size_t ring, bool ring_wakes)
+static uint64_t drain_period(const struct record_opts *o, size_t ring, bool ring_wakes,
+			     uint64_t max)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	double ns;
@@ -301,11 +306,11 @@ static uint64_t drain_period(const struct record_opts *o, size_t ring, bool ring
 	if (o->top || ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return DRAIN_MIN_NS;
 	if (ring_wakes)
-		return DRAIN_MAX_NS;
+		return max;
 	ns = (double)ring / 4 / ((double)ncpus * o->rate * RECORD_BYTES_EST) * 1e9;
 	if (ns < DRAIN_MIN_NS)
 		return DRAIN_MIN_NS;
-	return ns > DRAIN_MAX_NS ? DRAIN_MAX_NS : (uint64_t)ns;
+	return ns > max ? max : (uint64_t)ns;
 }
 
 /*
@@ -1063,7 +1068,9 @@ int cmd_record(struct record_opts *o)
 	err = waiter_open(&c);
 	if (err)
 		pr_debug("sleeping on the clock alone: %s", strerror(-err));
-	period = drain_period(o, sampler__ringbuf_bytes(c.sampler), c.ep >= 0);
+	period = drain_period(o, sampler__ringbuf_bytes(c.sampler), c.ep >= 0,
+			      status_tty ? DRAIN_MAX_TTY_NS :
+			      c.threads ? DRAIN_MAX_THREADS_NS : DRAIN_MAX_NS);
 	watched = true;
 	for (i = 0; i < o->npids; i++)
 		watched &= watch_exit(&c, o->pids[i]);
