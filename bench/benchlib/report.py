@@ -56,7 +56,7 @@ def slowdown_rows(sec):
                                  med(r.get("others_load") for r in base))
         groups = _by([r for r in runs if r["workload"] == wl and r["profiler"] != "none"],
                      "profiler", "rate")
-        for (prof, rate) in sorted(groups, key=lambda k: (k[0] != "pyspy-bpf", k[1])):
+        for (prof, rate) in sorted(groups, key=_cond_order):
             g = groups[(prof, rate)]
             wr = mmm(r["work_s"] / bw for r in g) if bw else None
             cr = mmm(r["target_cpu_s"] / bc for r in g) if bc else None
@@ -70,6 +70,12 @@ def slowdown_rows(sec):
                          fmt_mmm(bpf, digits=2, suffix="%") if bpf else "–",
                          fmt_mmm(mmm(r.get("others_load") for r in g), digits=2), len(g)])
     return rows, data
+
+
+def _cond_order(cond):
+    """pyspy-bpf's rates, then its ticks-only condition, then austin's."""
+    prof, rate = cond[0], cond[1]
+    return ({"pyspy-bpf": 0, "austin": 2}.get(prof, 1), rate)
 
 
 def _bpf_s(r):
@@ -347,7 +353,12 @@ def markdown(res, plots):
                  "Target CPU is the workload's process CPU time; it includes the BPF "
                  "program's time, which runs in the target's context. *BPF / work time*: "
                  "all pyspy-bpf BPF programs' run time (both CPUs, misses included) over "
-                 "the work time, an upper bound of the direct cost. *other load*: CPUs "
+                 "the work time, an upper bound of the direct cost. *pyspy-bpf ticks "
+                 "only*: the workload runs unprofiled while `pyspy-bpf record -p PID -r R` "
+                 "samples a sleeping Python process: its perf events still interrupt the "
+                 "workload's CPU at R Hz and the BPF program only finds the pid unprofiled, "
+                 "so this is the cost of the sampling interrupts alone (the BPF column "
+                 "is not measured for it). *other load*: CPUs "
                  "used meanwhile by processes other than the run's own (from /proc/stat), "
                  "a measure of the noise.\n" % (
                      s["iterations"]["fib"], s["iterations"]["deep"],
@@ -498,7 +509,7 @@ def plots(res, outdir):
         _, d = slowdown_rows(secs["slowdown"])
         d = {k: v for k, v in d.items() if k[1] != "none" and len(k) == 3}
         wls = _ordered(k[0] for k in d)
-        conds = sorted({(k[1], k[2]) for k in d}, key=lambda c: (c[0] != "pyspy-bpf", c[1]))
+        conds = sorted({(k[1], k[2]) for k in d}, key=_cond_order)
         fig, ax = plt.subplots(figsize=(9, 4.5))
         w = 0.8 / max(1, len(conds))
         for i, c in enumerate(conds):
@@ -507,7 +518,7 @@ def plots(res, outdir):
             mid, e = err(ts)
             ax.bar([j + (i - (len(conds) - 1) / 2) * w for j in range(len(wls))], mid, w,
                    yerr=e, capsize=2, label="%s %d Hz" % c,
-                   color=("C0" if c[0] == "pyspy-bpf" else "C3"),
+                   color={"pyspy-bpf": "C0", "austin": "C3"}.get(c[0], "C2"),
                    alpha=0.35 + 0.65 * (RATE_SHADE.get(c[1], 1)))
         ax.axhline(1, ls="--", c="k", lw=0.8)
         ax.axhline(3, ls=":", c="k", lw=0.8)

@@ -142,6 +142,42 @@ class Target:
                 f.close()
 
 
+class Background:
+    """A profiler left running beside the measured run: started, waited for
+    until a stderr line contains ready_text, stopped with SIGINT (then
+    killed). Raises RunFailed when it exits or does not get ready."""
+
+    def __init__(self, argv, ready_text, timeout=60):
+        self.argv = [str(a) for a in argv]
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        got = []
+        reader = threading.Thread(target=self._wait, args=(ready_text, got), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not got:
+            self.stop()
+            raise RunFailed({"what": "background " + self.argv[0], "argv": " ".join(self.argv),
+                             "exit": self.proc.returncode, "after_s": timeout,
+                             "stderr": "did not print %r" % ready_text})
+
+    def _wait(self, text, got):
+        for raw in iter(self.proc.stderr.readline, b""):
+            if text in raw.decode("utf-8", "replace"):
+                got.append(True)
+                return
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+
+
 def start_targets(argvs, env=None):
     """Starts many targets, then waits until each is ready."""
     ts = []

@@ -11,6 +11,12 @@ from . import run as R
 
 WORKLOADS = ("fib", "deep", "threads")
 RATES = (99, 999, 4999)
+# Slowdown condition: the workload runs unprofiled while pyspy-bpf samples a
+# sleeping Python process at the highest rate. Its perf events still
+# interrupt the workload's CPU at that rate, and the BPF program runs on
+# each tick only to find that the pid is not profiled: the cost of the ticks
+# alone, apart from reading any stack.
+TICKS = "pyspy-bpf ticks only"
 
 
 def log(msg):
@@ -51,13 +57,14 @@ def slowdown(cfg):
     shuffled order each round. The time measured is the workload's own (from
     just before its first iteration to just after its last), so interpreter
     start-up and attaching are not counted."""
-    conds = [("none", 0)] + [("pyspy-bpf", r) for r in RATES]
+    conds = [("none", 0)] + [("pyspy-bpf", r) for r in RATES] + [(TICKS, max(RATES))]
     if cfg.austin:
         conds += [("austin", r) for r in RATES]
     rng = random.Random(cfg.seed)
     runs, failures = [], []
     res = R.tmpfile(".json")
     env = dict(os.environ, BENCH_RESULT=res)
+    idle = R.Target(workload_argv(cfg, "idle")).wait_ready()
     try:
         for rep in range(cfg.reps):
             for wl in WORKLOADS:
@@ -78,13 +85,21 @@ def slowdown(cfg):
                         argv = cmd
                     _cleanup(res)
                     what = "slowdown %s %s %d Hz" % (wl, prof, rate)
+                    ticks = None
                     try:
+                        if prof == TICKS:
+                            ticks = R.Background([cfg.pyspy, "record", "-p", idle.pid, "-r", rate,
+                                                  "-d", cfg.run_timeout, "-f", "raw", "-o",
+                                                  "/dev/null"], "pyspy-bpf: sampling ")
                         r = _run_retrying_austin(
                             prof, failures, rep, argv, env=env, pyspy=(prof == "pyspy-bpf"),
                             timeout=cfg.run_timeout, what=what)
                     except R.RunFailed as e:
                         failed(failures, e, rep)
                         continue
+                    finally:
+                        if ticks:
+                            ticks.stop()
                     try:
                         w = R.workload_result(res)
                     except (OSError, ValueError) as e:
@@ -105,6 +120,7 @@ def slowdown(cfg):
                     runs.append(rec)
             log("slowdown: round %d/%d done" % (rep + 1, cfg.reps))
     finally:
+        idle.kill()
         _cleanup(res)
     return {"iterations": dict(cfg.iterations), "runs": runs, "failures": failures}
 
