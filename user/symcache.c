@@ -268,20 +268,17 @@ static int read_code(const struct symcache *c, uint64_t addr, uint8_t *hdr, size
 	return 0;
 }
 
-static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_entry **out)
+/* Reads the code object at rec->code into a new entry, replacing e (the
+ * entry of a freed code object that had the same address), if any. */
+static int read_entry(struct symcache *c, const struct py_frame_rec *rec, struct code_entry *e,
+		      struct code_entry **out)
 {
 	const struct py_offsets *off = &c->off;
-	struct code_entry *e = hashmap__get(c->entries, rec->code);
 	uint8_t hdr[CODE_HDR] = { 0 }, again[CODE_HDR] = { 0 };
 	uint32_t check;
 	size_t need;
-	bool reused;
 	int err;
 
-	if (e && e->check == rec->check) {
-		*out = e;
-		return 0;
-	}
 	/* Every field read below, and every field of the check. */
 	need = off->code_linetable + 8u;
 	if (off->code_qualname + 8u > need)
@@ -290,11 +287,6 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 		need = off->code_read;
 	if (need > sizeof(hdr))
 		return -EINVAL;
-	/* Counted as churn until it is known not to be: a read that fails, a
-	 * code object at the address of another one, now freed, and one that
-	 * looks short-lived all are. */
-	churn++;
-	reused = e != NULL;
 	if ((err = read_code(c, rec->code, hdr, need, &check)))
 		return err;
 	if (check != rec->check)
@@ -338,14 +330,30 @@ static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct cod
 		}
 	}
 	e->whole.line = e->ci.firstlineno;
-	if (!reused && !short_lived(&e->ci))
-		churn--;
 	if (hashmap__put(c->entries, rec->code, e)) {
 		entry_free(c, e);
 		return -ENOMEM;
 	}
 	*out = e;
 	return 0;
+}
+
+static int lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_entry **out)
+{
+	struct code_entry *e = hashmap__get(c->entries, rec->code);
+	bool reused = e != NULL;	/* read_entry frees e */
+	int err;
+
+	if (e && e->check == rec->check) {
+		*out = e;
+		return 0;
+	}
+	/* Churn: a read that fails, a code object at the address of another
+	 * one, now freed, and one that looks short-lived. */
+	err = read_entry(c, rec, e, out);
+	if (err || reused || short_lived(&(*out)->ci))
+		churn++;
+	return err;
 }
 
 int symcache__lookup(struct symcache *c, const struct py_frame_rec *rec, struct code_info *ci)
