@@ -581,6 +581,7 @@ void py_process__free(struct py_process *p)
 	hashmap__free(p->thread_names);
 	free_names(p->py_names);
 	symcache__free(p->syms);
+	remote_forget(p->pid);
 	free(p);
 }
 

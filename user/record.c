@@ -673,11 +673,14 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		{ D_MALFORMED, false, "malformed record" },
 		{ D_EMPTY, false, "no Python frame" },
 	};
-	char buf[1024], lost[96] = "";
+	char buf[1024], lost[96] = "", unreadable[64] = "";
 	size_t n = 0;
 
 	/* Exits lost are caught by the sweep; a lost exec or fork can cost a
 	 * process until the next scan: say so. */
+	if (c->sym.unreadable_names)
+		snprintf(unreadable, sizeof(unreadable), ", unreadable names: %" PRIu64,
+			 c->sym.unreadable_names);
 	if (k[PY_C_EVENTS_LOST])
 		snprintf(lost, sizeof(lost), "; process events lost: %" PRIu64 " (ring buffer full)",
 			 k[PY_C_EVENTS_LOST]);
@@ -693,9 +696,10 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 	fprintf(stderr,
 		"pyspy-bpf: wrote %s profile to '%s': %" PRIu64 " samples, %" PRIu64
 		" processes, %zu distinct stacks; not in output: %s; truncated stacks: %" PRIu64
-		", unknown frames: %" PRIu64 "%s\n",
+		", unknown frames: %" PRIu64 "%s%s\n",
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
-		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames, lost);
+		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames, unreadable,
+		lost);
 	if (strcmp(path, "-"))
 		fprintf(stderr, "pyspy-bpf: %s\n", open_hint(c->o->out.format));
 }

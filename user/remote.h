@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Reading a target's memory without stopping it (process_vm_readv). */
+/* Reading a target's memory without stopping it or waiting on it (/proc/PID/mem). */
 #ifndef PYSPY_REMOTE_H
 #define PYSPY_REMOTE_H
 
@@ -9,6 +9,8 @@
 
 /* Reads exactly len bytes at addr; 0 or negative errno. */
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Closes what is kept open to read pid: called when the process is dropped. */
+void remote_forget(pid_t pid);
 static inline int remote_read_u64(pid_t pid, uint64_t addr, uint64_t *v)
 {
 	return remote_read(pid, addr, v, sizeof(*v));

@@ -39,7 +39,7 @@ static const struct frame *marker(struct agg *a, int which)
  */
 static const struct frame *python_frame(struct agg *a, struct py_process *p,
 					const struct py_frame_rec *rec, bool function_lines,
-					int *err)
+					struct symbolize_stats *st, int *err)
 {
 	struct symcache_site *site;
 	const struct frame *f;
@@ -49,6 +49,8 @@ static const struct frame *python_frame(struct agg *a, struct py_process *p,
 	*err = symcache__site(p->syms, rec, function_lines, &ci, &site);
 	if (*err)
 		return NULL;
+	if (ci.unreadable)
+		st->unreadable_names++;
 	if (site->gen == gen)
 		return site->val;
 	f = agg__frame(a, ci.name, ci.filename, ci.short_filename, site->line, FRAME_PYTHON);
@@ -69,7 +71,7 @@ unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct 
 		const struct frame *f;
 		int err = -EFAULT;
 
-		f = frs[i].code ? python_frame(a, p, &frs[i], function_lines, &err) : NULL;
+		f = frs[i].code ? python_frame(a, p, &frs[i], function_lines, st, &err) : NULL;
 		if (err) {
 			if (err == -ESTALE)
 				st->stale_frames++;
@@ -166,7 +168,7 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 {
 	uint16_t status = h->status & (PY_S_TRUNCATED | PY_S_READ_ERR);
 	uint32_t nraw = h->nframes;
-	uint64_t hash, unknown = st->unknown_frames;
+	uint64_t hash, unknown = st->unknown_frames + st->unreadable_names;
 	struct memo_slot *sl;
 	unsigned int n;
 	size_t need;
@@ -193,8 +195,9 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 	}
 	n = stack__symbolize(a, p, h, frs, function_lines, out, st);
 	/* A frame that could not be read now may be readable on the next
-	 * sample: only stacks that came out whole are kept. */
-	if (st->unknown_frames != unknown)
+	 * sample, and each sample of an unreadable name is counted: only
+	 * stacks that came out whole are kept. */
+	if (st->unknown_frames + st->unreadable_names != unknown)
 		return n;
 	need = nraw * sizeof(*frs) + n * sizeof(*out);
 	if (need > sl->cap) {

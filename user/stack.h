@@ -12,6 +12,7 @@
 struct symbolize_stats {
 	uint64_t unknown_frames;	/* frames shown as <unknown> */
 	uint64_t stale_frames;		/* of which: code address reused before lookup */
+	uint64_t unreadable_names;	/* frames whose name or file is <unreadable> */
 };
 
 /*

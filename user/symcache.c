@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "hashmap.h"
@@ -197,13 +198,26 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 	return err < 0 && err != -ENOSPC ? err : 0;
 }
 
-static char *dup_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr)
+/*
+ * A copy of the string at addr in *out. A string whose memory cannot be
+ * read (unmapped, or a page whose fault the target would have to serve) is
+ * "<unreadable>", and *unreadable is set; a string that is not one is an
+ * error.
+ */
+static int dup_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char **out,
+		     bool *unreadable)
 {
 	char buf[SYMCACHE_MAX_STR * 4 + 1];
+	int err = read_pystr(pid, sl, addr, buf, sizeof(buf));
 
-	if (read_pystr(pid, sl, addr, buf, sizeof(buf)))
-		return NULL;
-	return strdup(buf);
+	if (err == -EFAULT || err == -EIO) {
+		*unreadable = true;
+		snprintf(buf, sizeof(buf), "<unreadable>");
+	} else if (err) {
+		return err;
+	}
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
 }
 
 /* co_lnotab / co_linetable is a bytes object in every version. */
@@ -303,14 +317,17 @@ static int read_entry(struct symcache *c, const struct py_frame_rec *rec, struct
 		return -ENOMEM;
 	e->check = rec->check;
 	e->ci.firstlineno = (int32_t)ld32(hdr, off->code_firstlineno);
-	e->ci.name = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_name));
-	e->ci.filename = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_filename));
+	err = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_name), (char **)&e->ci.name,
+			&e->ci.unreadable);
+	if (!err)
+		err = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_filename),
+				(char **)&e->ci.filename, &e->ci.unreadable);
+	if (err) {
+		entry_free(c, e);
+		return err == -ENOMEM ? err : -EFAULT;
+	}
 	e->ci.linetable = read_bytes(c->pid, &c->sl, ld64(hdr, off->code_linetable),
 				     &e->ci.linetable_len);
-	if (!e->ci.name || !e->ci.filename) {
-		entry_free(c, e);
-		return -EFAULT;
-	}
 	/* The target runs on: the code object (or its name) may have been
 	 * freed and reused while its strings were read. Still the same code
 	 * object, with the same name, afterwards: what was read is its own. */

@@ -39,6 +39,7 @@ struct code_info {
 	int firstlineno;
 	const uint8_t *linetable;
 	uint32_t linetable_len;
+	bool unreadable;	/* name or filename is "<unreadable>" */
 };
 
 /*
