@@ -17,6 +17,9 @@
 #define PY_MAX_WALK 4096
 /* Thread states visited when looking for the sampled thread's. */
 #define PY_MAX_THREADS 1024
+/* Thread states the task iterator indexes per process and pass: it walks
+ * each process's thread list once, not once per thread. */
+#define PY_MAX_INDEX 65536
 /* Interpreters (main + subinterpreters) searched for a thread. */
 #define PY_MAX_INTERPS 8
 /* Byte windows read in one go from the target. */
@@ -121,6 +124,8 @@ enum py_counter {
 	PY_C_TRUNCATED,		/* deeper than PY_MAX_FRAMES (record flagged) */
 	PY_C_SKIPPED_FRAMES,	/* shim / non-code frames skipped (not an error) */
 	PY_C_EVENTS_LOST,	/* process events dropped: ring buffer full */
+	PY_C_INDEX_SHORT,	/* iterator: a thread list longer than PY_MAX_INDEX
+				 * (or the index map full): threads may be missed */
 	PY_C__MAX,
 };
 
@@ -186,6 +191,25 @@ struct iter_config {
 	__u8 idle_only;		/* skip running threads (perf samples those) */
 	__u8 frame_addrs;	/* also emit PY_REC_FRAME_ADDRS records */
 	__u16 pad;
+	__u32 gen;		/* the pass: indexes of earlier passes are stale */
+	__u32 pad2;
+};
+
+/*
+ * The task iterator's thread index (iter_threads map): (pid, pthread id) ->
+ * thread state, built by one walk of the process's thread list per pass.
+ * The entry of pthread id 0 says whether the process was indexed this pass.
+ */
+struct iter_thread_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 pthread_id;
+};
+
+struct iter_thread_val {
+	__u64 tstate;		/* marker entry: thread states indexed */
+	__u32 gen;
+	__u32 whole;		/* marker entry: the list was walked to its end */
 };
 
 /* Process lifecycle record (exec, fork, exit). */

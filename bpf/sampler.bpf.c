@@ -75,6 +75,17 @@ struct {
 	__type(value, struct iter_config);
 } iter_cfg SEC(".maps");
 
+/* The task iterator's thread index (struct iter_thread_key). Sized by
+ * userspace: PY_MAX_INDEX entries when the iterator runs, a token size when
+ * it does not. Least recently used entries go first, which are those of
+ * earlier passes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PY_MAX_INDEX);
+	__type(key, struct iter_thread_key);
+	__type(value, struct iter_thread_val);
+} iter_threads SEC(".maps");
+
 /* One entry holding every counter: userspace reads them in one lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -113,6 +124,8 @@ static __always_inline void count(__u32 which)
 struct walk_ctx {
 	struct sample_scratch *s;
 	struct task_struct *task;
+	__u32 pid;
+	__u32 gen;		/* the iterator's pass */
 	bool gil;		/* read whether the thread holds the GIL */
 	bool time;		/* stamp the record */
 	bool comm;		/* name the thread */
@@ -230,6 +243,85 @@ static __always_inline bool seen_before(struct sample_scratch *s, __u32 tid)
 	return false;
 }
 
+/* One step of indexing a process's threads for the iterator: visit
+ * s->tstate or move to the next interpreter when the current list ends. */
+static long index_step(__u32 i, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+	struct sample_scratch *s = w->s;
+	const struct py_offsets *off = &s->proc.off;
+	struct iter_thread_key k = { .pid = w->pid };
+	struct iter_thread_val v = { .gen = w->gen };
+	__u64 next;
+	__u32 n;
+
+	if (!s->tstate) {
+		if (!s->interp || s->interps++ >= PY_MAX_INTERPS)
+			return 1;
+		s->tstate = read_ptr(w, s->interp + off->interp_tstate_head);
+		s->interp = read_ptr(w, s->interp + off->interp_next);
+		return 0;
+	}
+	n = s->tstate_read;
+	if (n > PY_TSTATE_READ)
+		n = PY_TSTATE_READ;
+	if (rd(w, s->tbuf, n, s->tstate)) {
+		s->tstate = 0;
+		return 0;
+	}
+	k.pthread_id = ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ);
+	v.tstate = s->tstate;
+	if (k.pthread_id && bpf_map_update_elem(&iter_threads, &k, &v, BPF_ANY))
+		s->index_full = 1;
+	s->indexed++;
+	next = ld64(s->tbuf, off->tstate_next, PY_TSTATE_READ);
+	s->tstate = next == s->tstate ? 0 : next;	/* a self-loop in hostile memory */
+	return 0;
+}
+
+/*
+ * The thread state of pthread_id from the iterator's index of this process,
+ * built on the process's first thread of the pass: one walk of the thread
+ * list, where searching it for every thread costs the square of their
+ * number. Sets *whole when the index holds every thread state of the
+ * process, so that a thread absent from it has none.
+ */
+static __always_inline __u64 indexed_tstate(struct walk_ctx *w, bool *whole)
+{
+	struct sample_scratch *s = w->s;
+	struct iter_thread_key k = { .pid = w->pid };
+	struct iter_thread_val *v, mark = { .gen = w->gen };
+	__u64 interp;
+
+	*whole = false;
+	v = bpf_map_lookup_elem(&iter_threads, &k);
+	if (!v || v->gen != w->gen) {
+		interp = first_interp(w, &s->proc);
+		if (!interp)
+			return 0;
+		s->interp = read_ptr(w, interp + s->proc.off.interp_next);
+		s->tstate = read_ptr(w, interp + s->proc.off.interp_tstate_head);
+		s->interps = 1;
+		s->indexed = 0;
+		s->index_full = 0;
+		bpf_loop(PY_MAX_INDEX + PY_MAX_INTERPS, index_step, w, 0);
+		mark.tstate = s->indexed;
+		mark.whole = !s->tstate && !s->interp && !s->index_full;
+		if (!mark.whole)
+			count(PY_C_INDEX_SHORT);
+		bpf_map_update_elem(&iter_threads, &k, &mark, BPF_ANY);
+		v = bpf_map_lookup_elem(&iter_threads, &k);
+		if (!v)
+			return 0;
+	}
+	*whole = v->whole;
+	k.pthread_id = s->pthread_id;
+	if (!k.pthread_id)
+		return 0;
+	v = bpf_map_lookup_elem(&iter_threads, &k);
+	return v && v->gen == w->gen ? v->tstate : 0;
+}
+
 /*
  * The sampled thread's PyThreadState, matched on thread_id == pthread_self()
  * (the thread pointer), cached per tid and re-checked on every use. A thread
@@ -257,6 +349,18 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 
 	s->found = 0;
 	head = 0;
+	if (w->gen) {
+		bool whole;
+
+		cand = indexed_tstate(w, &whole);
+		if (cand && !rd(w, s->tbuf, n, cand) &&
+		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id) {
+			s->found = cand;
+			goto store;
+		}
+		if (whole)
+			goto store;
+	}
 	if (!cached || cached->tstate) {
 		cand = gil_candidate(w);
 		if (cand && !rd(w, s->tbuf, n, cand) &&
@@ -635,6 +739,10 @@ int walk_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	if (task->flags & PF_KTHREAD_BIT)
 		return 0;
+	/* A token per thread of a known process: a read of the iterator
+	 * returns once its buffer is full, so the reader bounds each read's
+	 * work and can drain, stop or give up in between. */
+	bpf_seq_write(ctx->meta->seq, &tid, sizeof(tid));
 	/* A thread on a CPU is the perf event's to sample; a runnable one waiting
 	 * for a CPU is still active. */
 	if (cfg->idle_only && task->on_cpu)
@@ -645,6 +753,8 @@ int walk_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	w.s->proc = *proc;
 	w.task = task;
+	w.pid = pid;
+	w.gen = cfg->gen;
 	w.gil = true;
 	w.time = true;
 	w.comm = true;

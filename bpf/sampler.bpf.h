@@ -39,6 +39,8 @@ struct sample_scratch {
 	__u64 chunk;		/* the thread's newest data stack chunk (3.11+), or 0 */
 	__u32 interps;
 	__u32 tstate_read;
+	__u32 indexed;		/* iterator's index: thread states visited */
+	__u32 index_full;	/* iterator's index: an insert failed */
 	/* Threads found without a search and given no cache entry yet. */
 	__u32 seen[SEEN_TIDS];
 	__u32 seen_pos;

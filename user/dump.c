@@ -21,8 +21,9 @@
 #include "sampler.h"
 #include "stack.h"
 
-/* Threads reported per process, at most. */
-#define DUMP_MAX_THREADS 4096
+/* Threads reported per process, at most (a bound on memory, far above
+ * what a process runs; a process cut here is reported as such). */
+#define DUMP_MAX_THREADS (1u << 20)
 /* Descendants followed with -s, at most. */
 #define DUMP_MAX_PROCS 256
 
@@ -35,9 +36,28 @@ struct thread_rec {
 
 struct collect {
 	struct thread_rec *threads;
-	size_t n;
+	size_t n, cap;
 	uint64_t malformed;
+	uint64_t dropped;	/* stacks not kept: the cap, or out of memory */
 };
+
+static bool room_for_one(struct collect *c)
+{
+	struct thread_rec *t;
+	size_t cap;
+
+	if (c->n < c->cap)
+		return true;
+	if (c->cap >= DUMP_MAX_THREADS)
+		return false;
+	cap = c->cap ? c->cap * 2 : 256;
+	t = realloc(c->threads, cap * sizeof(*t));
+	if (!t)
+		return false;
+	c->threads = t;
+	c->cap = cap;
+	return true;
+}
 
 static int on_record(void *ctx, const void *data, size_t size)
 {
@@ -65,13 +85,14 @@ static int on_record(void *ctx, const void *data, size_t size)
 		c->malformed++;
 		return 0;
 	}
-	if (c->n == DUMP_MAX_THREADS)
+	if (!room_for_one(c) || !(c->threads[c->n].stack = malloc(size))) {
+		c->dropped++;
 		return 0;
-	c->threads[c->n].stack = malloc(size);
-	if (!c->threads[c->n].stack)
-		return 0;
+	}
 	memcpy(c->threads[c->n].stack, data, size);
 	c->threads[c->n].size = size;
+	c->threads[c->n].addrs = NULL;
+	c->threads[c->n].naddrs = 0;
 	c->n++;
 	return 0;
 }
@@ -226,12 +247,31 @@ static void with_locals(struct py_process *p, const struct frame **fr, unsigned 
 	}
 }
 
+/* Threads that were walked and are missing from the listing: said loudly,
+ * never a silently shorter list. */
+static void warn_short(pid_t pid, const struct collect *c, const uint64_t *before,
+		       const uint64_t *after)
+{
+	uint64_t full = after[PY_C_RB_FULL] - before[PY_C_RB_FULL];
+
+	if (full)
+		pr_warn("pid %d: %" PRIu64 " threads are missing: the ring buffer was full",
+			pid, full);
+	if (c->dropped)
+		pr_warn("pid %d: %" PRIu64 " threads are missing: out of memory or more than %u",
+			pid, c->dropped, DUMP_MAX_THREADS);
+	if (after[PY_C_INDEX_SHORT] != before[PY_C_INDEX_SHORT])
+		pr_warn("pid %d: more than %u thread states: threads past them may be missing",
+			pid, PY_MAX_INDEX);
+}
+
 /* Walks one process's threads and prints them; 0 or negative errno. */
 static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
 		    struct collect *c, bool *first)
 {
 	static const struct frame *frames[PY_MAX_FRAMES + 2];
 	struct symbolize_stats sym = { 0 };
+	uint64_t before[PY_C__MAX], after[PY_C__MAX];
 	struct stack_trace *sts = NULL;
 	struct agg *a = agg__new();
 	size_t i, n = 0;
@@ -241,13 +281,26 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		return -ENOMEM;
 	err = sampler__add_proc(s, p->pid, &p->bpf);
 	if (!err)
-		err = sampler__iterate(s, p->pid, false, o->locals > 0);
+		err = sampler__counters(s, before);
+	if (!err) {
+		struct iterate_opts io = { .pid = p->pid, .frame_addrs = o->locals > 0 };
+
+		c->dropped = 0;
+		while (!(err = sampler__iterate(s, &io)))
+			;
+		err = err < 0 ? err : 0;
+	}
+	if (!err && !sampler__counters(s, after))
+		warn_short(p->pid, c, before, after);
 	if (!err)
 		err = sampler__drain(s) < 0 ? -EIO : 0;
 	sampler__del_proc(s, p->pid);
 	if (err)
 		goto cleanup;
 	qsort(c->threads, c->n, sizeof(c->threads[0]), cmp_tid);
+	/* Every thread's name at once, as py-spy lists them. */
+	if (c->n)
+		py_process__read_thread_names(p, c->n + 64);
 	sts = calloc(c->n + 1, sizeof(*sts));
 	if (!sts) {
 		err = -ENOMEM;
@@ -359,7 +412,7 @@ static size_t family(pid_t root, bool descendants, pid_t *out, size_t max)
 
 int cmd_dump(const struct dump_opts *o)
 {
-	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path };
+	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path, .iterate = true };
 	struct collect c = { 0 };
 	struct sampler *s = NULL;
 	struct py_process *root = NULL;
@@ -381,11 +434,6 @@ int cmd_dump(const struct dump_opts *o)
 	if (err && !o->subprocesses) {
 		pr_err("pid %d does not run a CPython interpreter", o->pid);
 		return EXIT_NOT_PYTHON;
-	}
-	c.threads = calloc(DUMP_MAX_THREADS, sizeof(*c.threads));
-	if (!c.threads) {
-		pr_err("out of memory");
-		goto cleanup;
 	}
 	err = sampler__open(&s, &so, on_record, &c);
 	if (err) {

@@ -1661,7 +1661,8 @@ int pyobj__thread_names(const struct pyobj_reader *r, struct py_thread_name *out
 
 	if (!r || !r->obj || !r->off || !r->sl || (!out && max))
 		return -EINVAL;
-	ctx_init(&c, r, PYOBJ_MAX_SCAN_READS);
+	/* About a dozen reads a thread; large enough for the threads asked. */
+	ctx_init(&c, r, max < PYOBJ_MAX_SCAN_READS / 128 ? PYOBJ_MAX_SCAN_READS : max * 128);
 	head = r->off->flags & PY_F_INTERP_HEAD_SYM ? r->runtime :
 						      r->runtime + r->off->runtime_interp_head;
 	err = rd64(&c, head, &interp);

@@ -28,8 +28,10 @@
 #define THREAD_NAMES_MAX 4096
 /* How long a thread found gone stays so, without asking /proc again. */
 #define GONE_TID_NS 1000000000ULL
-/* Python thread names read per process, at most. */
+/* Python thread names read per process, at most: on the sample path, and
+ * when every thread is listed at once (dump). */
 #define PY_NAMES_MAX 1024
+#define PY_NAMES_ALL_MAX (1u << 20)
 
 struct elf_cache_entry {
 	int err;
@@ -605,16 +607,16 @@ static const char *py_name_of(struct py_process *p, uint64_t ident, int tid)
 	return e->tid == tid ? e->name : NULL;
 }
 
-/* threading's names, read anew: bounded by PY_NAMES_MAX threads. */
-static void refresh_py_names(struct py_process *p)
+/* threading's names, read anew: bounded by max threads. */
+static void refresh_py_names(struct py_process *p, size_t max)
 {
-	struct py_thread_name *names = calloc(PY_NAMES_MAX, sizeof(*names));
+	struct py_thread_name *names = calloc(max, sizeof(*names));
 	struct hashmap *m;
 	int n, i;
 
 	if (!names)
 		return;
-	n = pyobj__thread_names(&p->reader, names, PY_NAMES_MAX);
+	n = pyobj__thread_names(&p->reader, names, max);
 	m = hashmap__new();
 	for (i = 0; m && i < n; i++) {
 		size_t len = strnlen(names[i].name, sizeof(names[i].name));
@@ -674,6 +676,15 @@ static bool names_budget_take(uint64_t now)
 static void names_budget_spend(uint64_t ns)
 {
 	names_tokens -= (int64_t)ns;
+}
+
+void py_process__read_thread_names(struct py_process *p, size_t max)
+{
+	if (max > PY_NAMES_ALL_MAX)
+		max = PY_NAMES_ALL_MAX;
+	refresh_py_names(p, max ? max : 1);
+	p->py_names_at = mono_ns();
+	p->py_names_wait = NAMES_WAIT_MAX_NS;
 }
 
 /*
@@ -745,7 +756,7 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	if ((!p->py_names_at || now - p->py_names_at >= p->py_names_wait) &&
 	    names_budget_take(now)) {
 		p->py_names_at = now;
-		refresh_py_names(p);
+		refresh_py_names(p, PY_NAMES_MAX);
 		took = mono_ns() - now;
 		names_budget_spend(took);
 		py = py_name_of(p, ident, tid);

@@ -59,6 +59,9 @@ void py_process__free(struct py_process *p);
  * else as the kernel shows it: comm, the name the sample carried (read from
  * /proc when it is NULL or empty); cached, never NULL.
  */
+/* Reads threading's names of up to max threads now, outside the sample
+ * path's ration: for listing every thread of a process at once. */
+void py_process__read_thread_names(struct py_process *p, size_t max);
 const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident,
 				    const char *comm);
 

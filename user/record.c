@@ -978,6 +978,7 @@ int cmd_record(struct record_opts *o)
 		.ringbuf_bytes = ring_bytes(o),
 		.wake_quarter = true,
 		.btf_path = o->btf_path,
+		.iterate = o->idle,
 	};
 	struct outfile *out = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -1129,10 +1130,24 @@ int cmd_record(struct record_opts *o)
 			break;
 		/* --idle: threads off the CPUs, once per sampling period. */
 		if (o->idle && now >= next_tick) {
-			sampler__iterate(c.sampler, o->npids == 1 ? o->pids[0] : 0, true, false);
-			next_tick += period_ns;
-			if (next_tick <= now)
-				next_tick = now + period_ns;
+			/* A pass over many threads is spread over ticks: each
+			 * gets half a period, and never the run's end. */
+			struct iterate_opts io = {
+				.pid = o->npids == 1 ? o->pids[0] : 0,
+				.idle_only = true,
+				.deadline_ns = now + period_ns / 2,
+				.stop = &stop_requested,
+			};
+
+			if (end_ns && io.deadline_ns > end_ns)
+				io.deadline_ns = end_ns;
+			if (sampler__iterate(c.sampler, &io) == 0) {
+				next_tick = now + period_ns / 2;
+			} else {
+				next_tick += period_ns;
+				if (next_tick <= now)
+					next_tick = now + period_ns;
+			}
 		}
 		if (now >= next_drain) {
 			reap_child(&c);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,6 +21,8 @@ struct sampler {
 	int ncpus;
 	struct bpf_link *iter_link;	/* for iter_pid; 0: unfiltered */
 	pid_t iter_pid;
+	int iter_fd;			/* the pass under way, or -1 */
+	uint32_t iter_gen;		/* the pass's number, never 0 */
 	sampler_record_fn fn;
 	void *ctx;
 };
@@ -109,6 +112,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	}
 	for (cpu = 0; cpu < s->ncpus; cpu++)
 		s->pfds[cpu] = -1;
+	s->iter_fd = -1;
 
 	s->skel = sampler_bpf__open_opts(&oo);
 	if (!s->skel) {
@@ -132,6 +136,10 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	bpf_program__set_autoattach(s->skel->progs.on_exit, !o->exits_watched);
 	/* Attached on demand by sampler__iterate, with a pid filter. */
 	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
+	/* The iterator's thread index holds PY_MAX_INDEX entries, allocated
+	 * up front (an LRU hash is): a token size when it never runs. */
+	if (!o->iterate)
+		bpf_map__set_max_entries(s->skel->maps.iter_threads, s->ncpus);
 	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
 	if (o->ringbuf_bytes)
 		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
@@ -189,6 +197,8 @@ void sampler__free(struct sampler *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	if (s->iter_fd >= 0)
+		close(s->iter_fd);
 	bpf_link__destroy(s->iter_link);
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++)
 		bpf_link__destroy(s->links[cpu]);
@@ -217,28 +227,38 @@ void sampler__del_proc(struct sampler *s, pid_t pid)
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
 }
 
-int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_addrs)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A new pass: the configuration, the link (its pid filter makes the kernel
+ * visit only that process's threads) and the iterator's file. */
+static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 {
 	struct iter_config cfg = {
-		.pid = pid,
-		.idle_only = idle_only,
-		.frame_addrs = frame_addrs,
+		.pid = o->pid,
+		.idle_only = o->idle_only,
+		.frame_addrs = o->frame_addrs,
 	};
 	__u32 zero = 0;
-	char buf[64];
-	int fd, err = 0;
-	ssize_t n;
+	int fd, err;
 
+	if (!++s->iter_gen)
+		s->iter_gen = 1;
+	cfg.gen = s->iter_gen;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.iter_cfg), &zero, &cfg, BPF_ANY))
 		return -errno;
-	if (!s->iter_link || s->iter_pid != pid) {
+	if (!s->iter_link || s->iter_pid != o->pid) {
 		union bpf_iter_link_info info = {};
 		LIBBPF_OPTS(bpf_iter_attach_opts, io);
 
 		bpf_link__destroy(s->iter_link);
-		/* A pid filter makes the kernel visit only that process's threads. */
-		if (pid) {
-			info.task.pid = pid;
+		if (o->pid) {
+			info.task.pid = o->pid;
 			io.link_info = &info;
 			io.link_info_len = sizeof(info);
 		}
@@ -248,17 +268,42 @@ int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_ad
 			s->iter_link = NULL;
 			return err;
 		}
-		s->iter_pid = pid;
+		s->iter_pid = o->pid;
 	}
 	fd = bpf_iter_create(bpf_link__fd(s->iter_link));
 	if (fd < 0)
 		return -errno;
-	/* The program writes nothing to the seq file: reading runs it. */
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	if (n < 0)
-		err = -errno;
-	close(fd);
+	s->iter_fd = fd;
+	return 0;
+}
+
+int sampler__iterate(struct sampler *s, const struct iterate_opts *o)
+{
+	/* The program writes a 4-byte token per thread it visits: a read
+	 * returns after this many threads. */
+	char buf[64 * sizeof(__u32)];
+	ssize_t n;
+	int err;
+
+	if (s->iter_fd < 0 && (err = iterate_begin(s, o)))
+		return err;
+	for (;;) {
+		n = read(s->iter_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (ring_buffer__consume(s->rb) < 0) {
+			n = -1;
+			break;
+		}
+		if ((o->stop && *o->stop) || (o->deadline_ns && mono_ns() >= o->deadline_ns))
+			return 0;
+	}
+	err = n < 0 ? -errno : 1;
+	close(s->iter_fd);
+	s->iter_fd = -1;
+	ring_buffer__consume(s->rb);
 	return err;
 }
 

@@ -3,6 +3,7 @@
 #ifndef PYSPY_SAMPLER_H
 #define PYSPY_SAMPLER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ struct sampler_opts {
 	size_t ringbuf_bytes;		/* 0: default */
 	bool wake_quarter;		/* a sample wakes the ring's poller when it is 1/4 full */
 	const char *btf_path;		/* NULL: the kernel's own */
+	bool iterate;			/* sampler__iterate() will be called (dump, --idle) */
 };
 
 /* Called for every ring-buffer record; data is untrusted until decoded. */
@@ -46,13 +48,23 @@ int sampler__drain(struct sampler *s);
 int sampler__ring_fd(const struct sampler *s);
 /* The sample ring buffer's size in bytes, as loaded. */
 size_t sampler__ringbuf_bytes(const struct sampler *s);
+struct iterate_opts {
+	pid_t pid;			/* 0: every known process */
+	bool idle_only;			/* only threads that are not on a CPU */
+	bool frame_addrs;		/* a PY_REC_FRAME_ADDRS record after each stack */
+	uint64_t deadline_ns;		/* CLOCK_MONOTONIC; 0: none */
+	volatile sig_atomic_t *stop;	/* ends the call when it becomes non-zero; may be NULL */
+};
+
 /*
- * Walks the threads of known processes that are not on a CPU (idle_only) or
- * all of them, through the task iterator; the records arrive through the
- * ring buffer like samples. pid 0: every known process. With frame_addrs,
- * each stack record is followed by a PY_REC_FRAME_ADDRS record.
+ * A pass of the task iterator over the threads of known processes: their
+ * stacks arrive through the ring buffer like samples, drained as the pass
+ * goes. Each read of the iterator walks a bounded number of threads, so the
+ * call returns soon after the deadline passes or *stop is set. Returns 1
+ * when the pass is complete, 0 when it was cut short (the next call goes on
+ * with it, where it stopped), or a negative errno.
  */
-int sampler__iterate(struct sampler *s, pid_t pid, bool idle_only, bool frame_addrs);
+int sampler__iterate(struct sampler *s, const struct iterate_opts *o);
 /* Sums of the per-CPU counters. */
 int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX]);
 
