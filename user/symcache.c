@@ -289,6 +289,7 @@ static int read_entry(struct symcache *c, const struct py_frame_rec *rec, struct
 {
 	const struct py_offsets *off = &c->off;
 	uint8_t hdr[CODE_HDR] = { 0 }, again[CODE_HDR] = { 0 };
+	bool name_unreadable = false;
 	uint32_t check;
 	size_t need;
 	int err;
@@ -318,10 +319,15 @@ static int read_entry(struct symcache *c, const struct py_frame_rec *rec, struct
 	e->check = rec->check;
 	e->ci.firstlineno = (int32_t)ld32(hdr, off->code_firstlineno);
 	err = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_name), (char **)&e->ci.name,
-			&e->ci.unreadable);
+			&name_unreadable);
 	if (!err)
 		err = dup_pystr(c->pid, &c->sl, ld64(hdr, off->code_filename),
 				(char **)&e->ci.filename, &e->ci.unreadable);
+	/* Neither readable: more likely no code object at all than one whose
+	 * two strings both sit in memory that cannot be read. */
+	if (!err && name_unreadable && e->ci.unreadable)
+		err = -EFAULT;
+	e->ci.unreadable |= name_unreadable;
 	if (err) {
 		entry_free(c, e);
 		return err == -ENOMEM ? err : -EFAULT;
