@@ -713,6 +713,25 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/* task_struct.__state was state (a long) before 5.14. */
+struct task_struct___pre_5_14 {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* Kernel fields whose type changed across versions are read at the size
+ * the running kernel's BTF gives: on_cpu is an int up to 7.1, a u8 since. */
+static __always_inline bool task_on_cpu(struct task_struct *t)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(t, on_cpu) != 0;
+}
+
+static __always_inline long task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ_BITFIELD_PROBED(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre_5_14 *)t, state);
+}
+
 /*
  * Threads that are not on a CPU, which perf events never see: walked by a
  * sleepable task iterator that userspace runs for --idle ticks and for
@@ -727,7 +746,7 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	const struct py_proc *proc;
 	const struct iter_config *cfg;
 	__u32 pid, tid, zero = 0;
-	bool active;
+	bool active, on_cpu;
 
 	if (!task)
 		return 0;
@@ -745,9 +764,10 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	bpf_seq_write(ctx->meta->seq, &tid, sizeof(tid));
 	/* A thread on a CPU is the perf event's to sample; a runnable one waiting
 	 * for a CPU is still active. */
-	if (cfg->idle_only && task->on_cpu)
+	on_cpu = task_on_cpu(task);
+	if (cfg->idle_only && on_cpu)
 		return 0;
-	active = task->on_cpu || task->__state == TASK_RUNNING_STATE;
+	active = on_cpu || task_state(task) == TASK_RUNNING_STATE;
 	w.s = bpf_map_lookup_elem(&iscratch, &zero);
 	if (!w.s)
 		return 0;

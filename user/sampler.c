@@ -134,7 +134,10 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	 * the target's too: a target that starts a thread per task pays it for
 	 * an exit the caller's pidfd reports anyway. */
 	bpf_program__set_autoattach(s->skel->progs.on_exit, !o->exits_watched);
-	/* Attached on demand by sampler__iterate, with a pid filter. */
+	/* Attached on demand by sampler__iterate, with a pid filter; loaded
+	 * only when it will run, so that a kernel without sleepable iterators
+	 * still records. */
+	bpf_program__set_autoload(s->skel->progs.walk_tasks, o->iterate);
 	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
 	/* The iterator's thread index holds PY_MAX_INDEX entries, allocated
 	 * up front (an LRU hash is): a token size when it never runs. */
