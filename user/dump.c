@@ -20,6 +20,7 @@
 #include "record.h"
 #include "sampler.h"
 #include "stack.h"
+#include "textesc.h"
 
 /* Threads reported per process, at most (a bound on memory, far above
  * what a process runs; a process cut here is reported as such). */
@@ -112,7 +113,11 @@ static const char *status_text(const struct stack_trace *st)
 	return st->owns_gil ? "active+gil" : "active";
 }
 
-/* py-spy's layout: the arguments, then the other locals, under each frame. */
+/*
+ * py-spy's layout: the arguments, then the other locals, under each frame.
+ * Here and in print_text every string from the target is escaped (textesc.h):
+ * it must neither drive the terminal nor start a line of its own.
+ */
 static void print_locals(const struct frame *f, bool args)
 {
 	bool header = false;
@@ -125,7 +130,11 @@ static void print_locals(const struct frame *f, bool args)
 		if (!header)
 			printf("        %s:\n", args ? "Arguments" : "Locals");
 		header = true;
-		printf("            %s: %s\n", v->name, v->repr);
+		fputs("            ", stdout);
+		textesc__fputs(v->name, stdout);
+		fputs(": ", stdout);
+		textesc__fputs(v->repr, stdout);
+		putchar('\n');
 	}
 }
 
@@ -139,23 +148,31 @@ static void print_text(const struct py_process *p, const struct stack_trace *sts
 	len = readlink(link, exe, sizeof(exe) - 1);
 	exe[len > 0 ? len : 0] = 0;
 	if (p->ns_pid && p->ns_pid != p->pid)
-		printf("Process %d (%d in its namespace): %s\n", p->pid, p->ns_pid, p->cmdline);
+		printf("Process %d (%d in its namespace): ", p->pid, p->ns_pid);
 	else
-		printf("Process %d: %s\n", p->pid, p->cmdline);
-	printf("Python v%u.%u.%u (%s)\n", p->major, p->minor, p->micro, exe);
+		printf("Process %d: ", p->pid);
+	textesc__fputs(p->cmdline, stdout);
+	printf("\nPython v%u.%u.%u (", p->major, p->minor, p->micro);
+	textesc__fputs(exe, stdout);
+	printf(")\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct stack_trace *st = &sts[i];
 
-		printf("\nThread %d (%s): \"%s\"\n", st->os_thread_id, status_text(st),
-		       st->thread_name);
+		printf("\nThread %d (%s): \"", st->os_thread_id, status_text(st));
+		textesc__fputs(st->thread_name, stdout);
+		printf("\"\n");
 		for (unsigned int j = 0; j < st->nframes; j++) {
 			const struct frame *f = st->frames[j];
 			const char *file = o->full_filenames ? f->filename : f->short_filename;
 
-			if (f->kind == FRAME_MARKER)
-				printf("    %s\n", f->name);
-			else
-				printf("    %s (%s:%d)\n", f->name, file, f->line);
+			fputs("    ", stdout);
+			textesc__fputs(f->name, stdout);
+			if (f->kind != FRAME_MARKER) {
+				fputs(" (", stdout);
+				textesc__fputs(file, stdout);
+				printf(":%d)", f->line);
+			}
+			putchar('\n');
 			print_locals(f, true);
 			print_locals(f, false);
 		}

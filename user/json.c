@@ -3,6 +3,7 @@
 #include <string.h>
 #include "json.h"
 #include "out_common.h"
+#include "textesc.h"
 
 void json__str(FILE *f, const char *s)
 {
@@ -28,13 +29,11 @@ void json__str(FILE *f, const char *s)
 		case '\t':
 			fputs("\\t", f);
 			break;
-		case 0x2028:
-		case 0x2029:
-			/* Valid JSON, but not valid JavaScript source before ES2019. */
-			fprintf(f, "\\u%04x", cp);
-			break;
 		default:
-			if (cp < 0x20 || cp == 0x7f) {
+			/* U+2028, U+2029: valid JSON, but not valid JavaScript source
+			 * before ES2019. C1 and bidi controls: valid JSON, but a
+			 * terminal showing the file obeys them (textesc.h). */
+			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || textesc__reorders(cp)) {
 				fprintf(f, "\\u%04x", cp);
 			} else if (cp == 0xfffd && k == 1) {
 				fputs("\\ufffd", f);

@@ -2,8 +2,8 @@
 /*
  * What the writers share: the stacks as the options show them (synthetic
  * process and thread roots, file names and lines as chosen), with frames
- * numbered so that frames that print the same are one frame; and a strict
- * UTF-8 reader, since names come from the profiled processes.
+ * numbered so that frames that print the same are one frame. The strict
+ * UTF-8 reader they use is in textesc.h.
  */
 #ifndef PYSPY_OUT_COMMON_H
 #define PYSPY_OUT_COMMON_H
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "output.h"
+#include "textesc.h"	/* utf8__next(), utf8__put() */
 
 /* The text of the synthetic roots, as raw prints them. */
 int process_root__text(const struct stack_trace *st, char *buf, size_t len);
@@ -52,14 +53,5 @@ struct out_thread {
 int threads__group(const struct agg *a, struct out_thread **out, size_t *n,
 		   uint32_t **thread_of);
 void threads__free(struct out_thread *t, size_t n);
-
-/*
- * Decodes one code point from s (at most n bytes); returns its length and
- * sets *cp, or 1 with *cp = U+FFFD for a byte that starts no valid
- * sequence (overlong forms and surrogates included).
- */
-size_t utf8__next(const char *s, size_t n, uint32_t *cp);
-/* Appends cp as UTF-8 to buf (4 bytes room); returns the length. */
-size_t utf8__put(char *buf, uint32_t cp);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "hashmap.h"
 #include "out_common.h"
+#include "textesc.h"
 
 #define FG_WIDTH 1200
 #define FG_PAD 10
@@ -143,6 +144,12 @@ static void xml_text(FILE *f, const char *s, size_t max)
 		/* Characters XML 1.0 forbids even as references. */
 		if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
 			cp = 0xfffd;
+		/* Allowed, but controls (textesc.h): kept, as references, so the
+		 * file shown on a terminal cannot drive it. */
+		if ((cp >= 0x7f && cp <= 0x9f) || textesc__reorders(cp)) {
+			fprintf(f, "&#%u;", cp);
+			continue;
+		}
 		fwrite(buf, 1, utf8__put(buf, cp), f);
 	}
 }

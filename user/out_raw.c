@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "out_common.h"
+#include "textesc.h"
 
 /* Longest collapsed line; deeper text is cut at a frame boundary. */
 #define LINE_MAX_BYTES (1u << 20)
@@ -24,13 +25,17 @@ int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, 
 	return snprintf(buf, len, "%s (%s:%d)", fr->name, file, fr->line);
 }
 
-/* ';' separates frames and a line ends the stack: keep both out of names
- * (command lines, thread names and function names come from the target). */
-static void clean(char *s)
+/*
+ * Command lines, thread names and function names come from the target: the
+ * text is escaped (textesc.h), which leaves no line break nor control
+ * character in it, and ';', which separates frames, becomes ':'.
+ */
+static void clean(const char *s, char *buf, size_t len)
 {
-	for (; *s; s++)
-		if (*s == ';' || *s == '\n' || *s == '\r')
-			*s = ':';
+	textesc__str(s, buf, len);
+	for (char *c = buf; *c; c++)
+		if (*c == ';')
+			*c = ':';
 }
 
 static int cmp_line(const void *x, const void *y)
@@ -41,7 +46,7 @@ static int cmp_line(const void *x, const void *y)
 static char *stack_text(const struct stack_trace *st, const struct output_opts *o)
 {
 	size_t cap = 256, n = 0;
-	char *buf = malloc(cap), tmp[8192];
+	char *buf = malloc(cap), tmp[8192], esc[4 * sizeof(tmp)];
 	int i;
 
 	if (!buf)
@@ -69,18 +74,18 @@ static char *stack_text(const struct stack_trace *st, const struct output_opts *
 	} while (0)
 	if (o->process_roots) {
 		process_root__text(st, tmp, sizeof(tmp));
-		clean(tmp);
-		APPEND(tmp);
+		clean(tmp, esc, sizeof(esc));
+		APPEND(esc);
 	}
 	if (o->threads) {
 		thread_root__text(st, tmp, sizeof(tmp));
-		clean(tmp);
-		APPEND(tmp);
+		clean(tmp, esc, sizeof(esc));
+		APPEND(esc);
 	}
 	for (i = (int)st->nframes - 1; i >= 0; i--) {
 		frame__text(st->frames[i], o, tmp, sizeof(tmp));
-		clean(tmp);
-		APPEND(tmp);
+		clean(tmp, esc, sizeof(esc));
+		APPEND(esc);
 	}
 #undef APPEND
 done:

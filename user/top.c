@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "hashmap.h"
 #include "stack.h"
+#include "textesc.h"
 #include "top.h"
 
 /* Distinct functions counted, at most; the rest are folded into "<other>". */
@@ -181,7 +182,9 @@ static void draw(struct top *t, unsigned int nprocs)
 	struct entry **rows;
 	size_t n = 0, pos = 0, i;
 	double pct = t->samples ? 100.0 / t->samples : 0;
-	char fn[1024];
+	char fn[4096], shown[4 * sizeof(fn)];
+	/* Clear to the end of the line: only on a terminal. */
+	const char *eol = t->tty ? "\033[K\n" : "\n";
 	void *v;
 	int height, width;
 
@@ -200,14 +203,15 @@ static void draw(struct top *t, unsigned int nprocs)
 
 	if (t->tty)
 		fputs("\033[H", stdout);
-	printf("%-*.*s\033[K\n", width, width, "pyspy-bpf top: q quit, 1-4 sort, L lines/functions, R reset");
-	printf("Samples: %" PRIu64 "  GIL: %.1f%%  Active: %.1f%%  Threads: %zu  Processes: %u\033[K\n",
-	       t->samples, t->gil * pct, t->active * pct, hashmap__size(t->threads), nprocs);
-	printf("\033[K\n");
-	printf("%s%6s %s%7s %s%8s %s%9s  %s\033[K\n", t->sort == SORT_OWN ? "*" : " ", "%Own",
+	printf("%-*.*s%s", width, width, "pyspy-bpf top: q quit, 1-4 sort, L lines/functions, R reset",
+	       eol);
+	printf("Samples: %" PRIu64 "  GIL: %.1f%%  Active: %.1f%%  Threads: %zu  Processes: %u%s",
+	       t->samples, t->gil * pct, t->active * pct, hashmap__size(t->threads), nprocs, eol);
+	fputs(eol, stdout);
+	printf("%s%6s %s%7s %s%8s %s%9s  %s%s", t->sort == SORT_OWN ? "*" : " ", "%Own",
 	       t->sort == SORT_TOTAL ? "*" : " ", "%Total", t->sort == SORT_OWNTIME ? "*" : " ",
 	       "OwnTime", t->sort == SORT_TOTALTIME ? "*" : " ", "TotalTime",
-	       t->by_line ? "Function (filename:line)" : "Function (filename)");
+	       t->by_line ? "Function (filename:line)" : "Function (filename)", eol);
 	for (i = 0; i < n && (int)i < height - 5; i++) {
 		const struct frame *f = rows[i]->f;
 		const char *file = t->full_filenames ? f->filename : f->short_filename;
@@ -218,9 +222,12 @@ static void draw(struct top *t, unsigned int nprocs)
 			snprintf(fn, sizeof(fn), "%s (%s:%d)", f->name, file, f->line);
 		else
 			snprintf(fn, sizeof(fn), "%s (%s)", f->name, file);
-		printf(" %5.1f%%  %6.1f%%  %7.2fs  %8.2fs  %.*s\033[K\n", rows[i]->own * pct,
+		/* Names come from the targets: escaped, then cut to the column
+		 * between whole characters and escapes (textesc.h). */
+		textesc__cols(fn, width > 46 ? width - 46 : 0, shown, sizeof(shown));
+		printf(" %5.1f%%  %6.1f%%  %7.2fs  %8.2fs  %s%s", rows[i]->own * pct,
 		       rows[i]->total * pct, (double)rows[i]->own / t->rate,
-		       (double)rows[i]->total / t->rate, width > 46 ? width - 46 : 0, fn);
+		       (double)rows[i]->total / t->rate, shown, eol);
 	}
 	if (t->tty)
 		fputs("\033[J", stdout);

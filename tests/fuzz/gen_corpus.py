@@ -257,6 +257,17 @@ def writers_seeds(c):
             c.add("fmt%d-opt%02x" % (fmt, opt), bytes([fmt, opt]) + frames + samples)
 
 
+def textesc_seeds(c):
+    names = (b"main", b"evil\x1b[2J\x1b]0;t\x07\nThread 1",
+             b"caf\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x90\x8d",
+             b"c1\xc2\x9b\x9b\xff\xc0\xaf\xed\xa0\x80",
+             b"bidi\xe2\x80\xae\xe2\x81\xa6\\x1b\t\x7f")
+    for i, name in enumerate(names):
+        for outlen, cols in ((4096, 255), (7, 5), (1, 0)):
+            c.add("name%d-out%d-cols%d" % (i, outlen, cols),
+                  bytes([outlen & 0xff, outlen >> 8, cols]) + name)
+
+
 def record_seeds(c, base):
     binary = os.path.join(ROOT, ".output", "fuzz", "fuzz_record")
     if not os.path.exists(binary):
@@ -274,7 +285,7 @@ def main():
     for target, fn in (("linetable", linetable_seeds), ("pystr", pystr_seeds),
                        ("pyelf", pyelf_seeds), ("procmaps", procmaps_seeds),
                        ("protobuf", protobuf_seeds), ("debugoffsets", debugoffsets_seeds),
-                       ("writers", writers_seeds)):
+                       ("writers", writers_seeds), ("textesc", textesc_seeds)):
         c = Corpus(args.output_dir, target)
         fn(c)
         print("%-14s %d seeds" % (target, c.n))

@@ -661,6 +661,8 @@ static void test_json_str(void **state)
 		{ "\xc3\xbc\xe2\x98\x83", "\"\xc3\xbc\xe2\x98\x83\"" },
 		{ "bad\xff" "x", "\"bad\\ufffdx\"" },
 		{ "\xe2\x80\xa8", "\"\\u2028\"" },
+		{ "\xc2\x80\xc2\x9b\xc2\xa0", "\"\\u0080\\u009b\xc2\xa0\"" },	/* C1 */
+		{ "\xe2\x80\xae\xe2\x81\xa6", "\"\\u202e\\u2066\"" },	/* bidi */
 		{ "", "\"\"" },
 	};
 
@@ -762,6 +764,10 @@ static void test_raw_roots(void **state)
 				    "<module> (app.py:10);main (app.py:5);work (app.py:20) 5\n"));
 	/* ';' inside a frame cannot split it. */
 	assert_non_null(strstr(out, ";work:semi (lib/\xc3\xbc.py:3) 2\n"));
+	/* Control characters and stray bytes are escaped, UTF-8 is kept. */
+	assert_non_null(strstr(out, "thread (0x7f0000000065): w\xc3\xb6rker \"q\";"
+				    "bad\\xff\\xfe\\xc0\\xafname (b.py:1);"
+				    "ctl\\x01\\x1b[31m\\ttab\\nnl (c.py:2) 1\n"));
 	free(out);
 }
 
