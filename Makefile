@@ -46,7 +46,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak
+.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak kernel-test
 
 all: pyspy-bpf
 
@@ -127,6 +127,11 @@ fuzz-quick:
 soak: pyspy-bpf interpreters
 	PYSPY_SOAK=1 $(PYTHON) -m pytest -ra tests/e2e/test_faults.py tests/e2e/test_continuous.py \
 		-k "churn or soak" $(PYTEST_ARGS)
+
+# Debian kernels booted under qemu (TCG), the real binary run inside each;
+# KERNELS="5.10 6.1 ..." for a subset. Minutes; never part of `make test`.
+kernel-test: pyspy-bpf
+	OUTPUT=$(OUTPUT) KERNELS="$(KERNELS)" scripts/kernel-test $(KERNEL_TEST_ARGS)
 
 # Overhead benchmarks (minutes; never part of `make test`).
 bench: pyspy-bpf
