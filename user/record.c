@@ -605,6 +605,7 @@ static int start_command(struct collector *c, char **argv, int *go_fd)
 		char b;
 
 		close(fds[1]);
+		signal(SIGPIPE, SIG_DFL);	/* ignored here, not by the command */
 		if (read(fds[0], &b, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
@@ -981,6 +982,7 @@ int cmd_record(struct record_opts *o)
 	};
 	struct outfile *out = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t sigs;
 	char defpath[256];
 	const char *path = o->output;
 	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0, start_ns, next_drain, next_tick;
@@ -1008,8 +1010,23 @@ int cmd_record(struct record_opts *o)
 		default_output(o, defpath, sizeof(defpath));
 		path = defpath;
 	}
-	/* Refuse a bad output path before sampling starts. */
+	/*
+	 * Signals first: from here on one ends the run through the paths below,
+	 * which remove a temporary file or finish the output, and a SIGHUP in
+	 * continuous mode never kills. A writer that goes away (a pipe, a FIFO)
+	 * is an error to report, not a death.
+	 */
 	continuous = o->interval > 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+	/* Refuse a bad output path before sampling starts. */
 	err = o->top || continuous ? 0 : outfile__open(path, &out);
 	if (err) {
 		pr_err("cannot create '%s': %s", path, strerror(-err));
@@ -1050,10 +1067,6 @@ int cmd_record(struct record_opts *o)
 		}
 		py_process__free(p);
 	}
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 
 	if (o->command) {
 		err = start_command(&c, o->command, &go_fd);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """The command line: help, usage errors, privileges, bad targets, signals."""
 import os
+import random
 import signal
 import subprocess
 import time
@@ -116,6 +117,72 @@ def test_signal_writes_complete_file(profiler, interp_any, start_target, tmp_pat
     # Only the profile: the temporary file was renamed, not left behind.
     assert os.listdir(str(tmp_path)) == ["p.txt"]
     assert "wrote raw profile" in err
+
+
+def _signal_run(profiler, pid, continuous, sig, delay, blocked, folder):
+    """One run of record, signalled after delay: (exit status, files left)."""
+    out = str(folder) + "/" if continuous else str(folder / "p.txt")
+    args = [profiler, "-p", str(pid), "-f", "raw", "-o", out]
+    if continuous:
+        args += ["--interval", "60"]
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    # Blocked at exec: the signal waits for pyspy-bpf's handlers, so it must
+    # end the run cleanly whenever it comes.
+    prof = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            universal_newlines=True,
+                            preexec_fn=(lambda: signal.pthread_sigmask(signal.SIG_BLOCK, sigs))
+                            if blocked else None)
+    try:
+        time.sleep(delay)
+        prof.send_signal(sig)
+        if continuous and sig == signal.SIGHUP:
+            # SIGHUP writes the interval early and goes on; SIGTERM ends it.
+            deadline = time.time() + 30
+            while prof.poll() is None and time.time() < deadline and \
+                    not [f for f in os.listdir(str(folder)) if not f.startswith(".")]:
+                time.sleep(0.02)
+            if prof.poll() is None:
+                prof.send_signal(signal.SIGTERM)
+        _, err = prof.communicate(timeout=30)
+    finally:
+        if prof.poll() is None:
+            prof.kill()
+            prof.wait()
+    return prof.returncode, sorted(os.listdir(str(folder))), err
+
+
+def test_signal_at_any_moment(profiler, interp_any, start_target, tmp_path):
+    """SIGINT, SIGTERM or SIGHUP at a random moment of the first 300 ms, in
+    record -o and in continuous mode: never a temporary file left behind;
+    the profile is written, or (before the handlers exist, with nothing
+    created yet) pyspy-bpf dies of the signal; SIGHUP in continuous mode
+    never kills it once it runs."""
+    t = start_target(interp_any, "spin_chain.py", [300])
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    for i in range(40):
+        continuous = i % 2 == 1
+        blocked = i % 4 >= 2
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+        delay = rng.uniform(0, 0.3)
+        folder = tmp_path / ("run%d" % i)
+        folder.mkdir()
+        rc, files, err = _signal_run(profiler, t.pid, continuous, sig, delay, blocked, folder)
+        what = "seed %d run %d: %s%s, %s after %.0f ms: rc %s, files %s\n%s" % (
+            seed, i, "continuous" if continuous else "record",
+            " (signals blocked at exec)" if blocked else "", signal.Signals(sig).name,
+            delay * 1000, rc, files, err)
+        assert not [f for f in files if f.startswith(".")], what
+        if rc == -sig and not blocked:
+            assert files == [], what
+            continue
+        assert rc == 0, what
+        assert "AddressSanitizer" not in err, what
+        if continuous:
+            assert files and all(f.endswith(".txt") for f in files), what
+        else:
+            assert files == ["p.txt"], what
+            parse_raw((folder / "p.txt").read_text())
 
 
 def test_target_exit_ends_recording(profiler, interp_any, start_target, tmp_path):
