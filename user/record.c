@@ -83,6 +83,7 @@ struct collector {
 	pid_t child;			/* the command started, 0 if none */
 	int child_status;		/* its wait status, once reaped */
 	bool child_done;
+	bool child_killed;		/* still running at the end: killed */
 	uint64_t written;
 	uint64_t drained_bytes;		/* stack records read by the last drain */
 	uint64_t procs_seen;
@@ -626,6 +627,29 @@ static void reap_child(struct collector *c)
 		c->child_status = st;
 		c->child_done = true;
 	}
+}
+
+/*
+ * The recording is over (the duration, a signal, top quit) while the
+ * command still runs: it is killed, as py-spy does, so that nothing is left
+ * running unwatched, and reaped.
+ */
+static void end_child(struct collector *c)
+{
+	int st = 0;
+
+	reap_child(c);
+	if (!c->child || c->child_done)
+		return;
+	if (kill(c->child, SIGKILL) && errno != ESRCH)
+		return;
+	while (waitpid(c->child, &st, 0) < 0 && errno == EINTR)
+		;
+	c->child_done = true;
+	c->child_killed = true;
+	c->child_status = st;
+	fprintf(stderr, "pyspy-bpf: the command (pid %d) was still running: killed it\n",
+		c->child);
 }
 
 /* One line, redrawn in place, while recording on a terminal. */
@@ -1193,6 +1217,7 @@ int cmd_record(struct record_opts *o)
 			next_drain = 0;
 	}
 	drain(&c);
+	end_child(&c);
 	if (status_tty)
 		live_status(&c, 0, true);
 	sampler__counters(c.sampler, counters);
@@ -1225,7 +1250,7 @@ int cmd_record(struct record_opts *o)
 	}
 	summary(&c, path, counters);
 	status = EXIT_OK;
-	if (c.child) {
+	if (c.child && !c.child_killed) {
 		/* Like the command itself: its exit status, or 128 + its signal. */
 		reap_child(&c);
 		if (c.child_done && WIFEXITED(c.child_status))
@@ -1236,6 +1261,7 @@ int cmd_record(struct record_opts *o)
 cleanup:
 	if (go_fd >= 0)
 		close(go_fd);	/* the child sees EOF and exits */
+	end_child(&c);
 	if (c.uploader) {
 		struct upload_stats us;
 

@@ -185,6 +185,26 @@ def test_signal_at_any_moment(profiler, interp_any, start_target, tmp_path):
             parse_raw((folder / "p.txt").read_text())
 
 
+def test_command_killed_when_duration_ends(profiler, interp_any, tmp_path):
+    """record -d with a command still running at the end: the command is
+    killed (as py-spy does), the profile written, the status 0."""
+    marker = "pyspy-bpf-test-%d" % os.getpid()
+    code = ("import os, sys, time\nsys.stdout.write('%d\\n' % os.getpid())\n"
+            "sys.stdout.flush()\nwhile True: time.sleep(0.01)\n")
+    res = run_profiler(["record", "-d", "1", "-f", "raw", "-o", str(tmp_path / "p.txt"),
+                        "--", interp_any.path, "-c", code, marker], timeout=60)
+    assert res.returncode == 0, res.stderr
+    child = int(res.stdout.split()[0])
+    assert "was still running: killed it" in res.stderr, res.stderr
+    # Reaped before pyspy-bpf exited: the pid names nothing, or someone else.
+    try:
+        with open("/proc/%d/cmdline" % child) as f:
+            assert marker not in f.read()
+    except (IOError, OSError):
+        pass
+    assert os.listdir(str(tmp_path)) == ["p.txt"]
+
+
 def test_target_exit_ends_recording(profiler, interp_any, start_target, tmp_path):
     t = start_target(interp_any, "spin_chain.py", [2])
     out = tmp_path / "p.txt"
