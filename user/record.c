@@ -961,7 +961,7 @@ static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t 
 		if (!err)
 			err = outfile__open(path, &out);
 		if (!err)
-			err = output__write(outfile__stream(out), c->agg, &o->out);
+			err = outfile__write(out, c->agg, &o->out);
 		if (!err) {
 			/* Make room first: never more than --keep files in sight. */
 			if (o->keep)
@@ -1053,7 +1053,10 @@ int cmd_record(struct record_opts *o)
 	/* Refuse a bad output path before sampling starts. */
 	err = o->top || continuous ? 0 : outfile__open(path, &out);
 	if (err) {
-		pr_err("cannot create '%s': %s", path, strerror(-err));
+		/* ENXIO from a FIFO (outfile__open): nothing reads it yet. */
+		pr_err("cannot create '%s': %s%s", path, strerror(-err),
+		       err == -ENXIO ? " (a FIFO is written only once its reader is started)"
+				     : "");
 		status = EXIT_OUTPUT;
 		goto cleanup;
 	}
@@ -1239,7 +1242,7 @@ int cmd_record(struct record_opts *o)
 	if (c.targets_gone)
 		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
 
-	err = output__write(outfile__stream(out), c.agg, &o->out);
+	err = outfile__write(out, c.agg, &o->out);
 	if (!err) {
 		err = outfile__commit(out);
 		out = NULL;

@@ -101,6 +101,55 @@ def test_missing_btf(profiler, tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
+@pytest.mark.parametrize("kind", ["garbage", "directory", "device"])
+@pytest.mark.parametrize("cmd", ["record", "dump"])
+def test_bad_btf_is_named(profiler, tmp_path, kind, cmd):
+    """--btf that is not BTF: what is wrong with it, not a libbpf error
+    number; 6, before anything is loaded."""
+    btf = {"garbage": tmp_path / "garbage.btf", "directory": tmp_path,
+           "device": "/dev/null"}[kind]
+    if kind == "garbage":
+        btf.write_bytes(b"\x7fELF not really" + os.urandom(256))
+    args = [cmd, "--btf", str(btf), "-p", str(os.getpid())]
+    if cmd == "record":
+        args += ["-d", "1", "-o", str(tmp_path / "x.txt")]
+    res = run_profiler(args)
+    assert res.returncode == 6, res.stderr
+    why = {"garbage": "is not a BTF file", "directory": "is a directory",
+           "device": "is not a regular file"}[kind]
+    assert "'%s' %s" % (btf, why) in res.stderr, res.stderr
+    assert "Unknown error" not in res.stderr and "Input/output" not in res.stderr
+    assert not os.path.exists(str(tmp_path / "x.txt"))
+
+
+def test_output_fifo(profiler, interp_any, start_target, tmp_path):
+    """-o FIFO: with no reader, refused at once (5), never a hang before
+    sampling; with a reader, the profile goes through it."""
+    t = start_target(interp_any, "spin_chain.py", [30])
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    res = run_profiler(["-p", str(t.pid), "-d", "1", "-f", "raw", "-o", fifo], timeout=20)
+    assert res.returncode == OUTPUT, res.stderr
+    assert "FIFO" in res.stderr and fifo in res.stderr, res.stderr
+    assert "sampling" not in res.stderr, res.stderr
+    # A reader opened without waiting for a writer; it reads the whole
+    # profile (smaller than the pipe) once pyspy-bpf has closed its end.
+    rd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        res = run_profiler(["-p", str(t.pid), "-d", "1", "-f", "raw", "-o", fifo], timeout=20)
+        assert res.returncode == 0, res.stderr
+        os.set_blocking(rd, True)
+        data = b""
+        while True:
+            chunk = os.read(rd, 65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(rd)
+    assert b"level_d" in data, res.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_writes_complete_file(profiler, interp_any, start_target, tmp_path, sig):
     t = start_target(interp_any, "spin_chain.py", [30])

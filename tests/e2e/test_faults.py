@@ -638,10 +638,11 @@ def test_output_is_a_folder(profiler, spinning, tmp_path):
     assert os.listdir(str(tmp_path)) == ["folder"]
 
 
-def test_output_dev_full(profiler, spinning):
-    """A device that fails every write: 1, with the reason."""
-    res = run_profiler(["-p", str(spinning.pid), "-d", "1", "-f", "speedscope", "-o",
-                        "/dev/full"])
+@pytest.mark.parametrize("fmt", ["raw", "flamegraph", "speedscope", "chrometrace", "pprof"])
+def test_output_dev_full(profiler, spinning, fmt):
+    """A device that fails every write: 1, with the reason, whichever write
+    fails (a writer's own, or the last flush)."""
+    res = run_profiler(["-p", str(spinning.pid), "-d", "1", "-f", fmt, "-o", "/dev/full"])
     no_crash(res.returncode, res.stderr)
     assert res.returncode == FAILURE, res.stderr
     assert "No space left on device" in res.stderr, res.stderr
