@@ -46,6 +46,8 @@ static void take_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *o
 		{ "interp_head", offsetof(struct py_elf, interp_head) },
 		{ "_PyThreadState_Current", offsetof(struct py_elf, tstate_current) },
 		{ "PyCode_Type", offsetof(struct py_elf, code_type) },
+		{ "PyUnicode_Type", offsetof(struct py_elf, unicode_type) },
+		{ "PyString_Type", offsetof(struct py_elf, string_type) },
 		{ "Py_Version", offsetof(struct py_elf, py_version) },
 	};
 	Elf_Data *data = elf_getdata(scn, NULL);

@@ -411,6 +411,8 @@ static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, 
 			p->bpf.gil_holder = runtime + off.runtime_gil_holder;
 	}
 	symcache__str_layout(&p->strings, &obj, p->major);
+	if (p->major == 2 ? elf->string_type : elf->unicode_type)
+		p->strings.str_type = (p->major == 2 ? elf->string_type : elf->unicode_type) + bias;
 	p->obj = obj;
 	reader_init(p);
 	p->syms = symcache__new(p->pid, &off, &p->strings);

@@ -24,12 +24,12 @@ SOAK = os.environ.get("PYSPY_SOAK", "") not in ("", "0")
 OK, FAILURE, NO_PROCESS, NOT_PYTHON, OUTPUT = 0, 1, 3, 4, 5
 
 
-def interp_for(minor, build=None):
-    """One interpreter of 3.<minor> (the first listed), or skip."""
+def interp_for(minor, build=None, major=3):
+    """One interpreter of <major>.<minor> (the first listed), or skip."""
     for i in INTERPRETERS:
-        if i.version[:2] == (3, minor) and (build is None or i.build == build):
+        if i.version[:2] == (major, minor) and (build is None or i.build == build):
             return i
-    need(False, "no CPython 3.%d interpreter found" % minor)
+    need(False, "no CPython %d.%d interpreter found" % (major, minor))
 
 
 class Profiler(object):
@@ -522,17 +522,20 @@ def test_ringbuf_full_processes_not_lost_silently(profiler, interp_any, tmp_path
 
 # ---------------------------------------------------- hostile targets
 
+# (mode, minor of 3.x, or (2, 7))
 HOSTILE = [
     ("name-ptr", 12), ("name-ptr", 9),
     ("name-len", 12), ("name-kind", 12), ("name-kind", 14),
+    ("name-type", 12), ("name-type", (2, 7)),
     ("frame-code", 10), ("frame-code", 12), ("frame-code", 14),
     ("frame-junk", 9), ("frame-junk", 12), ("frame-junk", 13),
 ]
 
 
-@pytest.mark.parametrize("mode,minor", HOSTILE, ids=["%s-3.%d" % h for h in HOSTILE])
+@pytest.mark.parametrize("mode,minor", HOSTILE, ids=[
+    "%s-%s" % (m, "%d.%d" % v if isinstance(v, tuple) else "3.%d" % v) for m, v in HOSTILE])
 def test_hostile_target(profiler, mode, minor, start_target, tmp_path):
-    interp = interp_for(minor)
+    interp = interp_for(minor[1], major=minor[0]) if isinstance(minor, tuple) else interp_for(minor)
     t = start_target(interp, "fault_hostile.py", [mode, 30])
     out = tmp_path / "p.txt"
     res = run_profiler(["-p", str(t.pid), "-d", "1.5", "-r", "200", "-f", "raw", "-o",
