@@ -241,6 +241,28 @@ def test_dump_zombie(profiler, interp_any, start_target):
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
+@pytest.mark.parametrize("version", [(2, 7), (3, 12)], ids=["2.7", "3.12"])
+def test_zombie_leader(profiler, version, start_target, tmp_path):
+    """The main thread has exited, another runs Python: the process is
+    profiled and dumped through the live thread's /proc files, not refused
+    as "not a CPython interpreter"."""
+    interp = interp_for(version[1], major=version[0])
+    t = start_target(interp, "zombie_leader.py", [60])
+    out = tmp_path / "p.txt"
+    res = run_profiler(["record", "-p", str(t.pid), "-d", "1", "-f", "raw", "-o", str(out)],
+                       timeout=30)
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    leaves = leaf_names(parse_raw(out.read_text()))
+    assert leaves.get("spin_inner", 0) > 0, (leaves, res.stderr)
+    res = run_profiler(["dump", "--pid", str(t.pid)], timeout=30)
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    assert "spin_inner (zombie_leader.py:" in res.stdout, res.stdout
+    assert "zombie_leader.py" in res.stdout.splitlines()[0], res.stdout
+    assert "()" not in res.stdout.splitlines()[1], res.stdout
+
+
 # ------------------------------------------------------------- churn
 
 def run_process_churn(profiler, interp, tmp_path, count, parallel):
