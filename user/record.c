@@ -1003,6 +1003,7 @@ int cmd_record(struct record_opts *o)
 		.ringbuf_bytes = ring_bytes(o),
 		.wake_quarter = true,
 		.btf_path = o->btf_path,
+		.no_iterator = !o->idle,
 	};
 	struct outfile *out = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -1016,7 +1017,7 @@ int cmd_record(struct record_opts *o)
 	bool status_tty = !o->top && isatty(STDERR_FILENO), watched;
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
 	uint64_t period = DRAIN_MIN_NS, cur_period = DRAIN_MIN_NS;
-	uint64_t churn = 0, nprocs = 0;
+	uint64_t churn = 0, nprocs = 0, t0 = now_ns();
 
 	c.family = hashmap__new();
 	c.memo = stack_memo__new();
@@ -1060,6 +1061,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_OUTPUT;
 		goto cleanup;
 	}
+	pr_debug("start-up: output checked at %.1f ms", (now_ns() - t0) / 1e6);
 	if (o->upload_url) {
 		struct upload_opts uo = { .url = o->upload_url };
 
@@ -1094,6 +1096,9 @@ int cmd_record(struct record_opts *o)
 		}
 		py_process__free(p);
 	}
+	if (o->npids)
+		pr_debug("start-up: %d target%s read at %.1f ms", o->npids, o->npids > 1 ? "s" : "",
+			 (now_ns() - t0) / 1e6);
 
 	if (o->command) {
 		err = start_command(&c, o->command, &go_fd);
@@ -1109,6 +1114,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_KERNEL;
 		goto cleanup;
 	}
+	pr_debug("start-up: sampler ready at %.1f ms", (now_ns() - t0) / 1e6);
 	err = waiter_open(&c);
 	if (err)
 		pr_debug("sleeping on the clock alone: %s", strerror(-err));
@@ -1127,6 +1133,8 @@ int cmd_record(struct record_opts *o)
 		scan_proc(&c);
 	for (i = 0; i < o->npids; i++)
 		try_attach(&c, o->pids[i], true);
+	pr_debug("start-up: processes attached: %zu%s, at %.1f ms", hashmap__size(c.procs),
+		 host_wide(&c) ? " (/proc scanned)" : "", (now_ns() - t0) / 1e6);
 	if (go_fd >= 0) {
 		/* Attached: let the command run. */
 		if (write(go_fd, "g", 1) != 1)
@@ -1140,6 +1148,7 @@ int cmd_record(struct record_opts *o)
 		goto cleanup;
 	}
 	start_ns = now_ns();
+	pr_debug("start-up: sampling from %.1f ms", (start_ns - t0) / 1e6);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	o->out.start_mono_ns = start_ns;
 	o->out.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;
