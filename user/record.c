@@ -1148,7 +1148,14 @@ int cmd_record(struct record_opts *o)
 		goto cleanup;
 	}
 	start_ns = now_ns();
-	pr_debug("start-up: sampling from %.1f ms", (start_ns - t0) / 1e6);
+	if (log_verbose) {
+		/* The rest of the time, it waited for a CPU (a loaded host). */
+		struct timespec cpu;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		pr_debug("start-up: sampling from %.1f ms, %.1f ms of it on a CPU",
+			 (start_ns - t0) / 1e6, cpu.tv_sec * 1e3 + cpu.tv_nsec / 1e6);
+	}
 	clock_gettime(CLOCK_REALTIME, &wall);
 	o->out.start_mono_ns = start_ns;
 	o->out.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;

@@ -2,6 +2,7 @@
 """The command line: help, usage errors, privileges, bad targets, signals."""
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -252,6 +253,23 @@ def test_command_killed_when_duration_ends(profiler, interp_any, tmp_path):
     except (IOError, OSError):
         pass
     assert os.listdir(str(tmp_path)) == ["p.txt"]
+
+
+@pytest.mark.parametrize("idle", [False, True], ids=["cpu", "idle"])
+def test_verbose_names_start_up_phases(profiler, interp_any, start_target, tmp_path, idle):
+    """-v says where start-up time goes, phase by phase, and how much of
+    it was spent on a CPU (the rest: waiting for one on a loaded host)."""
+    t = start_target(interp_any, "spin_chain.py", [30])
+    res = run_profiler(["-v", "-p", str(t.pid), "-d", "0.5", "-f", "raw", "-o",
+                        str(tmp_path / "p.txt")] + (["--idle"] if idle else []))
+    assert res.returncode == 0, res.stderr
+    for phase in ("output checked at", "1 target read at", "BPF object opened in",
+                  "BPF programs loaded and verified in", "perf events attached in",
+                  "processes attached: 1, at", "sampling from"):
+        assert re.search(r"start-up: .*%s.*[0-9.]+ ms" % re.escape(phase), res.stderr), \
+            (phase, res.stderr)
+    assert re.search(r"sampling from [0-9.]+ ms, [0-9.]+ ms of it on a CPU", res.stderr)
+    assert "level_d" in (tmp_path / "p.txt").read_text()
 
 
 def test_target_exit_ends_recording(profiler, interp_any, start_target, tmp_path):
