@@ -15,6 +15,7 @@
 #include "dump.h"
 #include "json.h"
 #include "log.h"
+#include "paths.h"
 #include "pyobj.h"
 #include "pyproc.h"
 #include "record.h"
@@ -144,7 +145,8 @@ static void print_text(const struct py_process *p, const struct stack_trace *sts
 	char exe[4096], link[64];
 	ssize_t len;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
+	proc_dir(p->pid, link, sizeof(link) - 4);
+	strcat(link, "/exe");
 	len = readlink(link, exe, sizeof(exe) - 1);
 	exe[len > 0 ? len : 0] = 0;
 	if (p->ns_pid && p->ns_pid != p->pid)

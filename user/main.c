@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "log.h"
 #include "dump.h"
 #include "record.h"
@@ -25,7 +27,8 @@ static const char usage_text[] =
 	"attaching to the target. Without -p or a command, every Python process on\n"
 	"the host is profiled, including those that start during the run. With a\n"
 	"command, it is started, profiled until it exits, and its exit status is\n"
-	"pyspy-bpf's.\n"
+	"pyspy-bpf's; a command still running when the recording ends (-d,\n"
+	"Control-C) is killed, as py-spy does, and the status is 0.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID           profile this process (repeatable)\n"
@@ -240,13 +243,39 @@ static int need_privileges(void)
 	return EXIT_FAILURE_;
 }
 
+/* --btf FILE: a readable regular file that parses as BTF (raw or in an ELF
+ * file's .BTF section), checked before anything is loaded. */
 static int check_btf(const char *path)
 {
-	if (path && access(path, R_OK)) {
+	libbpf_print_fn_t old_print;
+	struct stat st;
+	struct btf *btf;
+	int err;
+
+	if (!path)
+		return 0;
+	if (stat(path, &st) || access(path, R_OK)) {
 		fprintf(stderr, "pyspy-bpf: cannot read BTF file '%s': %s\n", path,
 			strerror(errno));
 		return EXIT_KERNEL;
 	}
+	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "pyspy-bpf: --btf '%s' is %s\n", path,
+			S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		return EXIT_KERNEL;
+	}
+	/* libbpf's own complaints (no ELF header...) only with -vv. */
+	old_print = libbpf_set_print(NULL);
+	if (log_verbose >= 2)
+		libbpf_set_print(old_print);
+	btf = btf__parse(path, NULL);
+	err = libbpf_get_error(btf);
+	libbpf_set_print(old_print);
+	if (err) {
+		fprintf(stderr, "pyspy-bpf: --btf '%s' is not a BTF file\n", path);
+		return EXIT_KERNEL;
+	}
+	btf__free(btf);
 	return 0;
 }
 

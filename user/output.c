@@ -59,9 +59,72 @@ bool output__needs_threads(const struct output_opts *o)
 
 struct outfile {
 	FILE *f;
+	int fd;
+	bool own_fd;		/* false for stdout */
+	int werr;		/* errno of the first write that failed, 0 if none */
 	char *path;
-	char *tmp;		/* NULL for stdout */
+	char *tmp;		/* NULL when written in place */
 };
+
+/*
+ * The stream writes through these, so that the reason a write failed
+ * (ENOSPC, EPIPE, EIO) is kept: stdio only remembers that one did.
+ */
+static ssize_t stream_write(void *cookie, const char *buf, size_t size)
+{
+	struct outfile *o = cookie;
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = write(o->fd, buf + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!o->werr)
+				o->werr = n < 0 ? errno : ENOSPC;
+			errno = o->werr;
+			return done ? (ssize_t)done : -1;
+		}
+		done += n;
+	}
+	return done;
+}
+
+static int stream_close(void *cookie)
+{
+	struct outfile *o = cookie;
+	int fd = o->fd;
+
+	o->fd = -1;
+	if (!o->own_fd || fd < 0)
+		return 0;
+	if (close(fd) && errno != EINTR) {
+		if (!o->werr)
+			o->werr = errno;
+		return -1;
+	}
+	return 0;
+}
+
+static int stream_open(struct outfile *o, int fd, bool own)
+{
+	static const cookie_io_functions_t io = { .write = stream_write, .close = stream_close };
+
+	o->fd = fd;
+	o->own_fd = own;
+	o->f = fopencookie(o, "w", io);
+	if (!o->f)
+		return -errno;
+	setvbuf(o->f, NULL, _IOFBF, 64 << 10);
+	return 0;
+}
+
+/* The reason of a failed write or close, else err. */
+static int write_error(const struct outfile *o, int err)
+{
+	return o->werr ? -o->werr : err;
+}
 
 int outfile__open(const char *path, struct outfile **out)
 {
@@ -73,8 +136,12 @@ int outfile__open(const char *path, struct outfile **out)
 	*out = NULL;
 	if (!o)
 		return -ENOMEM;
+	o->fd = -1;
 	if (!strcmp(path, "-")) {
-		o->f = stdout;
+		fflush(stdout);
+		err = stream_open(o, STDOUT_FILENO, false);
+		if (err)
+			goto fail;
 		*out = o;
 		return 0;
 	}
@@ -93,11 +160,23 @@ int outfile__open(const char *path, struct outfile **out)
 			goto fail;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-			if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+			/* A FIFO is opened without waiting for a reader: none is
+			 * ENXIO now, before sampling, not a hang. */
+			fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				  (S_ISFIFO(st.st_mode) ? O_NONBLOCK : 0));
+			if (fd < 0) {
 				err = -errno;
-				if (fd >= 0)
-					close(fd);
+				goto fail;
+			}
+			if (S_ISFIFO(st.st_mode) &&
+			    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+				err = -errno;
+				close(fd);
+				goto fail;
+			}
+			err = stream_open(o, fd, true);
+			if (err) {
+				close(fd);
 				goto fail;
 			}
 			*out = o;
@@ -127,9 +206,8 @@ int outfile__open(const char *path, struct outfile **out)
 		o->tmp = NULL;
 		goto fail;
 	}
-	o->f = fdopen(fd, "w");
-	if (!o->f) {
-		err = -errno;
+	err = stream_open(o, fd, true);
+	if (err) {
 		close(fd);
 		goto fail;
 	}
@@ -147,24 +225,36 @@ FILE *outfile__stream(struct outfile *o)
 	return o->f;
 }
 
+int outfile__write(struct outfile *o, const struct agg *a, const struct output_opts *opts)
+{
+	int err = output__write(o->f, a, opts);
+
+	/* The writers see only that a write failed: say why. */
+	return err == -EIO ? write_error(o, err) : err;
+}
+
 int outfile__commit(struct outfile *o)
 {
 	mode_t mask;
 	int err = 0;
 
 	if (!o->tmp) {
-		err = fflush(o->f) ? -errno : 0;
-		if (o->f != stdout && fclose(o->f) && !err)
-			err = -errno;
+		err = fflush(o->f) ? write_error(o, -errno) : 0;
+		if (fclose(o->f) && !err)
+			err = write_error(o, -errno);
+		o->f = NULL;
+		free(o->path);
 		free(o);
 		return err;
 	}
 	mask = umask(0);
 	umask(mask);
-	if (fflush(o->f) || fchmod(fileno(o->f), 0666 & ~mask) || fsync(fileno(o->f)))
+	if (fflush(o->f))
+		err = write_error(o, -errno);
+	else if (fchmod(o->fd, 0666 & ~mask) || fsync(o->fd))
 		err = -errno;
 	if (fclose(o->f) && !err)
-		err = -errno;
+		err = write_error(o, -errno);
 	o->f = NULL;
 	if (!err && rename(o->tmp, o->path))
 		err = -errno;
@@ -180,13 +270,10 @@ void outfile__abort(struct outfile *o)
 {
 	if (!o)
 		return;
-	if (o->tmp) {
-		if (o->f)
-			fclose(o->f);
-		unlink(o->tmp);
-	} else if (o->f && o->f != stdout) {
+	if (o->f)
 		fclose(o->f);
-	}
+	if (o->tmp)
+		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);
 	free(o);

@@ -61,6 +61,9 @@ int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, 
 struct outfile;
 int outfile__open(const char *path, struct outfile **out);
 FILE *outfile__stream(struct outfile *o);
+/* output__write() into the file; a failed write is its reason (ENOSPC,
+ * EPIPE), not the writers' -EIO. */
+int outfile__write(struct outfile *o, const struct agg *a, const struct output_opts *opts);
 int outfile__commit(struct outfile *o);
 void outfile__abort(struct outfile *o);
 

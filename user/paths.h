@@ -13,4 +13,13 @@
  */
 void shorten_filename(pid_t pid, const char *filename, char *out, size_t len);
 
+/*
+ * The /proc folder that shows pid's memory, maps, executable, root and
+ * command line: "/proc/PID", or, when the thread-group leader has exited
+ * (a zombie) while other threads run on, "/proc/PID/task/TID" of one of
+ * them: the leader's own files read as empty or fail then. The process's
+ * map_files has no per-thread copy.
+ */
+void proc_dir(pid_t pid, char *buf, size_t len);
+
 #endif

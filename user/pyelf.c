@@ -46,6 +46,8 @@ static void take_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct py_elf *o
 		{ "interp_head", offsetof(struct py_elf, interp_head) },
 		{ "_PyThreadState_Current", offsetof(struct py_elf, tstate_current) },
 		{ "PyCode_Type", offsetof(struct py_elf, code_type) },
+		{ "PyUnicode_Type", offsetof(struct py_elf, unicode_type) },
+		{ "PyString_Type", offsetof(struct py_elf, string_type) },
 		{ "Py_Version", offsetof(struct py_elf, py_version) },
 	};
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -175,20 +177,31 @@ int py_elf__read(int fd, struct py_elf *out)
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) &&
+		    (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
+			take_symbols(elf, scn, &sh, out);
+	}
+	/*
+	 * Not an interpreter: the version strings are not looked for. Every
+	 * executable of a host is read once when it is profiled host-wide, and
+	 * the scan of .rodata was most of the time spent on each.
+	 */
+	if (!out->runtime && !out->interp_head && !out->tstate_current) {
+		err = -ENOENT;
+		goto cleanup;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
 		const char *name;
 
-		if (!gelf_getshdr(scn, &sh))
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_SYMTAB ||
+		    sh.sh_type == SHT_DYNSYM)
 			continue;
-		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
-			take_symbols(elf, scn, &sh, out);
-			continue;
-		}
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (name && !strcmp(name, ".rodata"))
 			scan_version(scn, &sh, out);
 	}
-	if (!out->runtime && !out->interp_head && !out->tstate_current)
-		err = -ENOENT;
 cleanup:
 	elf_end(elf);
 	return err;

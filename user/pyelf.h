@@ -12,6 +12,8 @@ struct py_elf {
 	uint64_t interp_head;	/* interp_head (2.7-3.6, .symtab only) */
 	uint64_t tstate_current; /* _PyThreadState_Current (2.7-3.6) */
 	uint64_t code_type;	/* PyCode_Type */
+	uint64_t unicode_type;	/* PyUnicode_Type: str of 3.x */
+	uint64_t string_type;	/* PyString_Type: str of 2.7 */
 	uint64_t py_version;	/* Py_Version (3.11+) */
 	/* Lowest PT_LOAD: runtime address = value + (map start - this). */
 	uint64_t load_vaddr;

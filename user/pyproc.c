@@ -16,6 +16,7 @@
 #include "hashmap.h"
 #include "log.h"
 #include "offsets.h"
+#include "paths.h"
 #include "procmaps.h"
 #include "pyproc.h"
 #include "remote.h"
@@ -90,7 +91,8 @@ int read_cmdline(pid_t pid, char *buf, size_t len)
 	if (!len)
 		return -EINVAL;
 	buf[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	proc_dir(pid, path, sizeof(path) - 8);
+	strcat(path, "/cmdline");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -219,16 +221,17 @@ static int version_from_name(const char *name, unsigned int *major, unsigned int
  */
 static int find_candidates(pid_t pid, struct candidate *c, int max)
 {
-	char path[64], exe[4096], line[4608];
+	char dir[64], path[80], exe[4096], line[4608];
 	int n = 0, lines = 0, rank, pass;
 	ssize_t el;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	proc_dir(pid, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/exe", dir);
 	el = readlink(path, exe, sizeof(exe) - 1);
 	exe[el > 0 ? el : 0] = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	snprintf(path, sizeof(path), "%s/maps", dir);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -298,7 +301,7 @@ static int find_candidates(pid_t pid, struct candidate *c, int max)
 
 static int open_mapped(pid_t pid, const struct candidate *c)
 {
-	char path[4200];
+	char path[4200], dir[64];
 	int fd;
 
 	/* map_files reaches the very file mapped, in any mount namespace. */
@@ -307,7 +310,8 @@ static int open_mapped(pid_t pid, const struct candidate *c)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, c->path);
+	proc_dir(pid, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/root%s", dir, c->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -413,6 +417,8 @@ static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, 
 			p->bpf.gil_holder = runtime + off.runtime_gil_holder;
 	}
 	symcache__str_layout(&p->strings, &obj, p->major);
+	if (p->major == 2 ? elf->string_type : elf->unicode_type)
+		p->strings.str_type = (p->major == 2 ? elf->string_type : elf->unicode_type) + bias;
 	p->obj = obj;
 	reader_init(p);
 	p->syms = symcache__new(p->pid, &off, &p->strings);
@@ -440,10 +446,11 @@ static struct py_process *process_new(pid_t pid)
 /* What /proc/PID/exe points to, with the mount namespace's device and inode. */
 static void exe_id(pid_t pid, uint64_t id[2])
 {
-	char path[64];
+	char path[80];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	proc_dir(pid, path, sizeof(path) - 4);
+	strcat(path, "/exe");
 	id[0] = id[1] = 0;
 	if (!stat(path, &st)) {
 		id[0] = st.st_dev;

@@ -83,6 +83,7 @@ struct collector {
 	pid_t child;			/* the command started, 0 if none */
 	int child_status;		/* its wait status, once reaped */
 	bool child_done;
+	bool child_killed;		/* still running at the end: killed */
 	uint64_t written;
 	uint64_t drained_bytes;		/* stack records read by the last drain */
 	uint64_t procs_seen;
@@ -605,6 +606,7 @@ static int start_command(struct collector *c, char **argv, int *go_fd)
 		char b;
 
 		close(fds[1]);
+		signal(SIGPIPE, SIG_DFL);	/* ignored here, not by the command */
 		if (read(fds[0], &b, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
@@ -625,6 +627,29 @@ static void reap_child(struct collector *c)
 		c->child_status = st;
 		c->child_done = true;
 	}
+}
+
+/*
+ * The recording is over (the duration, a signal, top quit) while the
+ * command still runs: it is killed, as py-spy does, so that nothing is left
+ * running unwatched, and reaped.
+ */
+static void end_child(struct collector *c)
+{
+	int st = 0;
+
+	reap_child(c);
+	if (!c->child || c->child_done)
+		return;
+	if (kill(c->child, SIGKILL) && errno != ESRCH)
+		return;
+	while (waitpid(c->child, &st, 0) < 0 && errno == EINTR)
+		;
+	c->child_done = true;
+	c->child_killed = true;
+	c->child_status = st;
+	fprintf(stderr, "pyspy-bpf: the command (pid %d) was still running: killed it\n",
+		c->child);
 }
 
 /* One line, redrawn in place, while recording on a terminal. */
@@ -936,7 +961,7 @@ static int flush_interval(struct collector *c, uint64_t start_unix_ns, uint64_t 
 		if (!err)
 			err = outfile__open(path, &out);
 		if (!err)
-			err = output__write(outfile__stream(out), c->agg, &o->out);
+			err = outfile__write(out, c->agg, &o->out);
 		if (!err) {
 			/* Make room first: never more than --keep files in sight. */
 			if (o->keep)
@@ -982,6 +1007,7 @@ int cmd_record(struct record_opts *o)
 	};
 	struct outfile *out = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t sigs;
 	char defpath[256];
 	const char *path = o->output;
 	uint64_t counters[PY_C__MAX] = { 0 }, end_ns = 0, start_ns, next_drain, next_tick;
@@ -991,7 +1017,7 @@ int cmd_record(struct record_opts *o)
 	bool status_tty = !o->top && isatty(STDERR_FILENO), watched;
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
 	uint64_t period = DRAIN_MIN_NS, cur_period = DRAIN_MIN_NS;
-	uint64_t churn = 0, nprocs = 0;
+	uint64_t churn = 0, nprocs = 0, t0 = now_ns();
 
 	c.family = hashmap__new();
 	c.memo = stack_memo__new();
@@ -1009,14 +1035,33 @@ int cmd_record(struct record_opts *o)
 		default_output(o, defpath, sizeof(defpath));
 		path = defpath;
 	}
-	/* Refuse a bad output path before sampling starts. */
+	/*
+	 * Signals first: from here on one ends the run through the paths below,
+	 * which remove a temporary file or finish the output, and a SIGHUP in
+	 * continuous mode never kills. A writer that goes away (a pipe, a FIFO)
+	 * is an error to report, not a death.
+	 */
 	continuous = o->interval > 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+	/* Refuse a bad output path before sampling starts. */
 	err = o->top || continuous ? 0 : outfile__open(path, &out);
 	if (err) {
-		pr_err("cannot create '%s': %s", path, strerror(-err));
+		/* ENXIO from a FIFO (outfile__open): nothing reads it yet. */
+		pr_err("cannot create '%s': %s%s", path, strerror(-err),
+		       err == -ENXIO ? " (a FIFO is written only once its reader is started)"
+				     : "");
 		status = EXIT_OUTPUT;
 		goto cleanup;
 	}
+	pr_debug("start-up: output checked at %.1f ms", (now_ns() - t0) / 1e6);
 	if (o->upload_url) {
 		struct upload_opts uo = { .url = o->upload_url };
 
@@ -1051,10 +1096,9 @@ int cmd_record(struct record_opts *o)
 		}
 		py_process__free(p);
 	}
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (o->npids)
+		pr_debug("start-up: %d target%s read at %.1f ms", o->npids, o->npids > 1 ? "s" : "",
+			 (now_ns() - t0) / 1e6);
 
 	if (o->command) {
 		err = start_command(&c, o->command, &go_fd);
@@ -1070,6 +1114,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_KERNEL;
 		goto cleanup;
 	}
+	pr_debug("start-up: sampler ready at %.1f ms", (now_ns() - t0) / 1e6);
 	err = waiter_open(&c);
 	if (err)
 		pr_debug("sleeping on the clock alone: %s", strerror(-err));
@@ -1088,6 +1133,8 @@ int cmd_record(struct record_opts *o)
 		scan_proc(&c);
 	for (i = 0; i < o->npids; i++)
 		try_attach(&c, o->pids[i], true);
+	pr_debug("start-up: processes attached: %zu%s, at %.1f ms", hashmap__size(c.procs),
+		 host_wide(&c) ? " (/proc scanned)" : "", (now_ns() - t0) / 1e6);
 	if (go_fd >= 0) {
 		/* Attached: let the command run. */
 		if (write(go_fd, "g", 1) != 1)
@@ -1101,6 +1148,14 @@ int cmd_record(struct record_opts *o)
 		goto cleanup;
 	}
 	start_ns = now_ns();
+	if (log_verbose) {
+		/* The rest of the time, it waited for a CPU (a loaded host). */
+		struct timespec cpu;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		pr_debug("start-up: sampling from %.1f ms, %.1f ms of it on a CPU",
+			 (start_ns - t0) / 1e6, cpu.tv_sec * 1e3 + cpu.tv_nsec / 1e6);
+	}
 	clock_gettime(CLOCK_REALTIME, &wall);
 	o->out.start_mono_ns = start_ns;
 	o->out.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;
@@ -1195,6 +1250,7 @@ int cmd_record(struct record_opts *o)
 			next_drain = 0;
 	}
 	drain(&c);
+	end_child(&c);
 	if (status_tty)
 		live_status(&c, 0, true);
 	sampler__counters(c.sampler, counters);
@@ -1216,7 +1272,7 @@ int cmd_record(struct record_opts *o)
 	if (c.targets_gone)
 		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
 
-	err = output__write(outfile__stream(out), c.agg, &o->out);
+	err = outfile__write(out, c.agg, &o->out);
 	if (!err) {
 		err = outfile__commit(out);
 		out = NULL;
@@ -1227,7 +1283,7 @@ int cmd_record(struct record_opts *o)
 	}
 	summary(&c, path, counters);
 	status = EXIT_OK;
-	if (c.child) {
+	if (c.child && !c.child_killed) {
 		/* Like the command itself: its exit status, or 128 + its signal. */
 		reap_child(&c);
 		if (c.child_done && WIFEXITED(c.child_status))
@@ -1238,6 +1294,7 @@ int cmd_record(struct record_opts *o)
 cleanup:
 	if (go_fd >= 0)
 		close(go_fd);	/* the child sees EOF and exits */
+	end_child(&c);
 	if (c.uploader) {
 		struct upload_stats us;
 

@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <string.h>
+#include "paths.h"
 #include "remote.h"
 
 #define MEM_FDS 64
@@ -31,10 +33,13 @@ static uint64_t clock_;
 
 static int mem_open(pid_t pid)
 {
-	char path[32];
+	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	/* A descriptor opened through any thread reads the process's memory,
+	 * also after that thread exits. */
+	proc_dir(pid, path, sizeof(path) - 4);
+	strcat(path, "/mem");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }

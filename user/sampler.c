@@ -85,14 +85,28 @@ static int open_perf(struct sampler *s, int cpu, unsigned int rate)
 	return 0;
 }
 
+/* Milliseconds since *t, and *t moved to now: the start-up phases for -v. */
+static double lap_ms(struct timespec *t)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - t->tv_sec) * 1e3 + (now.tv_nsec - t->tv_nsec) / 1e6;
+	*t = now;
+	return ms;
+}
+
 int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
 		  void *ctx)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
 	struct sampler *s;
+	struct timespec t;
 	int err, cpu;
 
 	*out = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	libbpf_set_print(libbpf_print);
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -148,12 +162,14 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
 	if (o->wake_quarter)
 		s->skel->rodata->wake_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
+	pr_debug("start-up: BPF object opened in %.1f ms", lap_ms(&t));
 	err = sampler_bpf__load(s->skel);
 	if (err) {
 		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
 		       strerror(-err));
 		goto fail;
 	}
+	pr_debug("start-up: BPF programs loaded and verified in %.1f ms", lap_ms(&t));
 	err = sampler_bpf__attach(s->skel);
 	if (err) {
 		pr_err("cannot attach the process tracepoints: %s", strerror(-err));
@@ -167,6 +183,8 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 			goto fail;
 		}
 	}
+	pr_debug("start-up: tracepoints and %d perf events attached in %.1f ms",
+		 o->rate ? s->ncpus : 0, lap_ms(&t));
 	/* Process events first: a drain reads them before the samples. */
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), on_record, s, NULL);
 	if (s->rb && ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.events), on_record, s)) {
@@ -250,6 +268,8 @@ static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 	__u32 zero = 0;
 	int fd, err;
 
+	if (bpf_program__fd(s->skel->progs.walk_tasks) < 0)
+		return -ENOTSUP;	/* opened without iterate */
 	if (!++s->iter_gen)
 		s->iter_gen = 1;
 	cfg.gen = s->iter_gen;

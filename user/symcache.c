@@ -151,6 +151,22 @@ static uint32_t ld32(const uint8_t *b, uint16_t off)
 	return v;
 }
 
+/*
+ * The object header in hdr (n bytes) is of a str, when the type is known.
+ * 2.7 has no other check: any object's bytes would read as a byte string.
+ */
+static bool is_str(const struct str_layout *sl, const uint8_t *hdr, size_t n)
+{
+	uint64_t type;
+
+	if (!sl->str_type)
+		return true;
+	if (sl->ob_type + 8u > n)
+		return false;
+	memcpy(&type, hdr + sl->ob_type, sizeof(type));
+	return type == sl->str_type;
+}
+
 int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out, size_t outlen)
 {
 	uint8_t hdr[128], data[SYMCACHE_MAX_STR * 4];
@@ -168,6 +184,8 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 			return -EINVAL;
 		if ((err = remote_read(pid, addr, hdr, sl->bytes_sval)))
 			return err;
+		if (!is_str(sl, hdr, sl->bytes_sval))
+			return -EINVAL;
 		memcpy(&len, hdr + sl->bytes_size, sizeof(len));
 		if (len > SYMCACHE_MAX_STR)
 			len = SYMCACHE_MAX_STR;
@@ -181,6 +199,8 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 		return -EINVAL;
 	if ((err = remote_read(pid, addr, hdr, sl->ascii_size)))
 		return err;
+	if (!is_str(sl, hdr, sl->ascii_size))
+		return -EINVAL;
 	memcpy(&len, hdr + sl->length, sizeof(len));
 	memcpy(&state, hdr + sl->state, sizeof(state));
 	kind = (state >> sl->kind_shift) & 7;
@@ -486,6 +506,7 @@ void symcache__str_layout(struct str_layout *sl, const struct py_obj_offsets *ob
 			    unsigned int major)
 {
 	memset(sl, 0, sizeof(*sl));
+	sl->ob_type = obj->ob_type;
 	sl->bytes_size = obj->ob_size;
 	sl->bytes_sval = obj->bytes_sval;
 	if (major == 2) {

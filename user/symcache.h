@@ -30,6 +30,8 @@ struct str_layout {
 	uint16_t bytes_size;	/* PyBytesObject ob_size */
 	uint16_t bytes_sval;	/* PyBytesObject ob_sval */
 	bool bytes_str;		/* 2.7: str is a byte string */
+	uint16_t ob_type;	/* PyObject.ob_type */
+	uint64_t str_type;	/* the str type in the target; 0: not checked */
 };
 
 struct code_info {

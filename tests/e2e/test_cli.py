@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """The command line: help, usage errors, privileges, bad targets, signals."""
 import os
+import random
+import re
 import signal
 import subprocess
 import time
@@ -100,6 +102,55 @@ def test_missing_btf(profiler, tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
+@pytest.mark.parametrize("kind", ["garbage", "directory", "device"])
+@pytest.mark.parametrize("cmd", ["record", "dump"])
+def test_bad_btf_is_named(profiler, tmp_path, kind, cmd):
+    """--btf that is not BTF: what is wrong with it, not a libbpf error
+    number; 6, before anything is loaded."""
+    btf = {"garbage": tmp_path / "garbage.btf", "directory": tmp_path,
+           "device": "/dev/null"}[kind]
+    if kind == "garbage":
+        btf.write_bytes(b"\x7fELF not really" + os.urandom(256))
+    args = [cmd, "--btf", str(btf), "-p", str(os.getpid())]
+    if cmd == "record":
+        args += ["-d", "1", "-o", str(tmp_path / "x.txt")]
+    res = run_profiler(args)
+    assert res.returncode == 6, res.stderr
+    why = {"garbage": "is not a BTF file", "directory": "is a directory",
+           "device": "is not a regular file"}[kind]
+    assert "'%s' %s" % (btf, why) in res.stderr, res.stderr
+    assert "Unknown error" not in res.stderr and "Input/output" not in res.stderr
+    assert not os.path.exists(str(tmp_path / "x.txt"))
+
+
+def test_output_fifo(profiler, interp_any, start_target, tmp_path):
+    """-o FIFO: with no reader, refused at once (5), never a hang before
+    sampling; with a reader, the profile goes through it."""
+    t = start_target(interp_any, "spin_chain.py", [30])
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    res = run_profiler(["-p", str(t.pid), "-d", "1", "-f", "raw", "-o", fifo], timeout=20)
+    assert res.returncode == OUTPUT, res.stderr
+    assert "FIFO" in res.stderr and fifo in res.stderr, res.stderr
+    assert "sampling" not in res.stderr, res.stderr
+    # A reader opened without waiting for a writer; it reads the whole
+    # profile (smaller than the pipe) once pyspy-bpf has closed its end.
+    rd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        res = run_profiler(["-p", str(t.pid), "-d", "1", "-f", "raw", "-o", fifo], timeout=20)
+        assert res.returncode == 0, res.stderr
+        os.set_blocking(rd, True)
+        data = b""
+        while True:
+            chunk = os.read(rd, 65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(rd)
+    assert b"level_d" in data, res.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_writes_complete_file(profiler, interp_any, start_target, tmp_path, sig):
     t = start_target(interp_any, "spin_chain.py", [30])
@@ -116,6 +167,109 @@ def test_signal_writes_complete_file(profiler, interp_any, start_target, tmp_pat
     # Only the profile: the temporary file was renamed, not left behind.
     assert os.listdir(str(tmp_path)) == ["p.txt"]
     assert "wrote raw profile" in err
+
+
+def _signal_run(profiler, pid, continuous, sig, delay, blocked, folder):
+    """One run of record, signalled after delay: (exit status, files left)."""
+    out = str(folder) + "/" if continuous else str(folder / "p.txt")
+    args = [profiler, "-p", str(pid), "-f", "raw", "-o", out]
+    if continuous:
+        args += ["--interval", "60"]
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    # Blocked at exec: the signal waits for pyspy-bpf's handlers, so it must
+    # end the run cleanly whenever it comes.
+    prof = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            universal_newlines=True,
+                            preexec_fn=(lambda: signal.pthread_sigmask(signal.SIG_BLOCK, sigs))
+                            if blocked else None)
+    try:
+        time.sleep(delay)
+        prof.send_signal(sig)
+        if continuous and sig == signal.SIGHUP:
+            # SIGHUP writes the interval early and goes on; SIGTERM ends it.
+            deadline = time.time() + 30
+            while prof.poll() is None and time.time() < deadline and \
+                    not [f for f in os.listdir(str(folder)) if not f.startswith(".")]:
+                time.sleep(0.02)
+            if prof.poll() is None:
+                prof.send_signal(signal.SIGTERM)
+        _, err = prof.communicate(timeout=30)
+    finally:
+        if prof.poll() is None:
+            prof.kill()
+            prof.wait()
+    return prof.returncode, sorted(os.listdir(str(folder))), err
+
+
+def test_signal_at_any_moment(profiler, interp_any, start_target, tmp_path):
+    """SIGINT, SIGTERM or SIGHUP at a random moment of the first 300 ms, in
+    record -o and in continuous mode: never a temporary file left behind;
+    the profile is written, or (before the handlers exist, with nothing
+    created yet) pyspy-bpf dies of the signal; SIGHUP in continuous mode
+    never kills it once it runs."""
+    t = start_target(interp_any, "spin_chain.py", [300])
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    for i in range(40):
+        continuous = i % 2 == 1
+        blocked = i % 4 >= 2
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+        delay = rng.uniform(0, 0.3)
+        folder = tmp_path / ("run%d" % i)
+        folder.mkdir()
+        rc, files, err = _signal_run(profiler, t.pid, continuous, sig, delay, blocked, folder)
+        what = "seed %d run %d: %s%s, %s after %.0f ms: rc %s, files %s\n%s" % (
+            seed, i, "continuous" if continuous else "record",
+            " (signals blocked at exec)" if blocked else "", signal.Signals(sig).name,
+            delay * 1000, rc, files, err)
+        assert not [f for f in files if f.startswith(".")], what
+        if rc == -sig and not blocked:
+            assert files == [], what
+            continue
+        assert rc == 0, what
+        assert "AddressSanitizer" not in err, what
+        if continuous:
+            assert files and all(f.endswith(".txt") for f in files), what
+        else:
+            assert files == ["p.txt"], what
+            parse_raw((folder / "p.txt").read_text())
+
+
+def test_command_killed_when_duration_ends(profiler, interp_any, tmp_path):
+    """record -d with a command still running at the end: the command is
+    killed (as py-spy does), the profile written, the status 0."""
+    marker = "pyspy-bpf-test-%d" % os.getpid()
+    code = ("import os, sys, time\nsys.stdout.write('%d\\n' % os.getpid())\n"
+            "sys.stdout.flush()\nwhile True: time.sleep(0.01)\n")
+    res = run_profiler(["record", "-d", "1", "-f", "raw", "-o", str(tmp_path / "p.txt"),
+                        "--", interp_any.path, "-c", code, marker], timeout=60)
+    assert res.returncode == 0, res.stderr
+    child = int(res.stdout.split()[0])
+    assert "was still running: killed it" in res.stderr, res.stderr
+    # Reaped before pyspy-bpf exited: the pid names nothing, or someone else.
+    try:
+        with open("/proc/%d/cmdline" % child) as f:
+            assert marker not in f.read()
+    except (IOError, OSError):
+        pass
+    assert os.listdir(str(tmp_path)) == ["p.txt"]
+
+
+@pytest.mark.parametrize("idle", [False, True], ids=["cpu", "idle"])
+def test_verbose_names_start_up_phases(profiler, interp_any, start_target, tmp_path, idle):
+    """-v says where start-up time goes, phase by phase, and how much of
+    it was spent on a CPU (the rest: waiting for one on a loaded host)."""
+    t = start_target(interp_any, "spin_chain.py", [30])
+    res = run_profiler(["-v", "-p", str(t.pid), "-d", "0.5", "-f", "raw", "-o",
+                        str(tmp_path / "p.txt")] + (["--idle"] if idle else []))
+    assert res.returncode == 0, res.stderr
+    for phase in ("output checked at", "1 target read at", "BPF object opened in",
+                  "BPF programs loaded and verified in", "perf events attached in",
+                  "processes attached: 1, at", "sampling from"):
+        assert re.search(r"start-up: .*%s.*[0-9.]+ ms" % re.escape(phase), res.stderr), \
+            (phase, res.stderr)
+    assert re.search(r"sampling from [0-9.]+ ms, [0-9.]+ ms of it on a CPU", res.stderr)
+    assert "level_d" in (tmp_path / "p.txt").read_text()
 
 
 def test_target_exit_ends_recording(profiler, interp_any, start_target, tmp_path):

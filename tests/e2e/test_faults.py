@@ -24,12 +24,12 @@ SOAK = os.environ.get("PYSPY_SOAK", "") not in ("", "0")
 OK, FAILURE, NO_PROCESS, NOT_PYTHON, OUTPUT = 0, 1, 3, 4, 5
 
 
-def interp_for(minor, build=None):
-    """One interpreter of 3.<minor> (the first listed), or skip."""
+def interp_for(minor, build=None, major=3):
+    """One interpreter of <major>.<minor> (the first listed), or skip."""
     for i in INTERPRETERS:
-        if i.version[:2] == (3, minor) and (build is None or i.build == build):
+        if i.version[:2] == (major, minor) and (build is None or i.build == build):
             return i
-    need(False, "no CPython 3.%d interpreter found" % minor)
+    need(False, "no CPython %d.%d interpreter found" % (major, minor))
 
 
 class Profiler(object):
@@ -239,6 +239,28 @@ def test_dump_zombie(profiler, interp_any, start_target):
     no_crash(res.returncode, res.stderr)
     assert res.returncode == NO_PROCESS, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+@pytest.mark.parametrize("version", [(2, 7), (3, 12)], ids=["2.7", "3.12"])
+def test_zombie_leader(profiler, version, start_target, tmp_path):
+    """The main thread has exited, another runs Python: the process is
+    profiled and dumped through the live thread's /proc files, not refused
+    as "not a CPython interpreter"."""
+    interp = interp_for(version[1], major=version[0])
+    t = start_target(interp, "zombie_leader.py", [60])
+    out = tmp_path / "p.txt"
+    res = run_profiler(["record", "-p", str(t.pid), "-d", "1", "-f", "raw", "-o", str(out)],
+                       timeout=30)
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    leaves = leaf_names(parse_raw(out.read_text()))
+    assert leaves.get("spin_inner", 0) > 0, (leaves, res.stderr)
+    res = run_profiler(["dump", "--pid", str(t.pid)], timeout=30)
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    assert "spin_inner (zombie_leader.py:" in res.stdout, res.stdout
+    assert "zombie_leader.py" in res.stdout.splitlines()[0], res.stdout
+    assert "()" not in res.stdout.splitlines()[1], res.stdout
 
 
 # ------------------------------------------------------------- churn
@@ -522,17 +544,20 @@ def test_ringbuf_full_processes_not_lost_silently(profiler, interp_any, tmp_path
 
 # ---------------------------------------------------- hostile targets
 
+# (mode, minor of 3.x, or (2, 7))
 HOSTILE = [
     ("name-ptr", 12), ("name-ptr", 9),
     ("name-len", 12), ("name-kind", 12), ("name-kind", 14),
+    ("name-type", 12), ("name-type", (2, 7)),
     ("frame-code", 10), ("frame-code", 12), ("frame-code", 14),
     ("frame-junk", 9), ("frame-junk", 12), ("frame-junk", 13),
 ]
 
 
-@pytest.mark.parametrize("mode,minor", HOSTILE, ids=["%s-3.%d" % h for h in HOSTILE])
+@pytest.mark.parametrize("mode,minor", HOSTILE, ids=[
+    "%s-%s" % (m, "%d.%d" % v if isinstance(v, tuple) else "3.%d" % v) for m, v in HOSTILE])
 def test_hostile_target(profiler, mode, minor, start_target, tmp_path):
-    interp = interp_for(minor)
+    interp = interp_for(minor[1], major=minor[0]) if isinstance(minor, tuple) else interp_for(minor)
     t = start_target(interp, "fault_hostile.py", [mode, 30])
     out = tmp_path / "p.txt"
     res = run_profiler(["-p", str(t.pid), "-d", "1.5", "-r", "200", "-f", "raw", "-o",
@@ -643,10 +668,11 @@ def test_output_is_a_folder(profiler, spinning, tmp_path):
     assert os.listdir(str(tmp_path)) == ["folder"]
 
 
-def test_output_dev_full(profiler, spinning):
-    """A device that fails every write: 1, with the reason."""
-    res = run_profiler(["-p", str(spinning.pid), "-d", "1", "-f", "speedscope", "-o",
-                        "/dev/full"])
+@pytest.mark.parametrize("fmt", ["raw", "flamegraph", "speedscope", "chrometrace", "pprof"])
+def test_output_dev_full(profiler, spinning, fmt):
+    """A device that fails every write: 1, with the reason, whichever write
+    fails (a writer's own, or the last flush)."""
+    res = run_profiler(["-p", str(spinning.pid), "-d", "1", "-f", fmt, "-o", "/dev/full"])
     no_crash(res.returncode, res.stderr)
     assert res.returncode == FAILURE, res.stderr
     assert "No space left on device" in res.stderr, res.stderr

@@ -8,6 +8,9 @@
 #   name-len      victim's co_name -> a copy of its str object whose length
 #                 is 2^62 (and whose bytes go on for 64 KiB)
 #   name-kind     victim's co_name -> a copy whose state word is garbage
+#   name-type     victim's co_name -> a list of 100 zeros: not a str, but
+#                 its header reads as a 100-byte string (2.7: ob_size; 3.12:
+#                 allocated as a compact ASCII state word)
 #   frame-code    the frame of outer(), on the stack below victim(), gets an
 #                 unmapped address for its code object
 #   frame-junk    ... gets a pointer to 4 KiB of random bytes that start like
@@ -66,6 +69,10 @@ def corrupt_name(code, mode):
     name = code.co_name
     if mode == "name-ptr":
         new = UNMAPPED
+    elif mode == "name-type":
+        obj = [0] * 100
+        keep.append(obj)
+        new = id(obj)
     else:
         new = fake_copy(name, 65536)
         if mode == "name-len":
