@@ -84,7 +84,8 @@ static const char usage_text[] =
 	"  -l, --locals            arguments and locals of each frame (-ll: more)\n"
 	"      --full-filenames    do not shorten file names\n"
 	"\n"
-	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.\n";
+	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (and\n"
+	"CAP_DAC_READ_SEARCH for other users' processes).\n";
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
        OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG };
@@ -239,7 +240,8 @@ static int need_privileges(void)
 	if (privileged())
 		return 0;
 	fprintf(stderr, "pyspy-bpf: profiling needs root, or CAP_BPF, CAP_PERFMON and "
-			"CAP_SYS_PTRACE: run it with sudo\n");
+			"CAP_SYS_PTRACE (and CAP_DAC_READ_SEARCH for other users' processes): "
+			"run it with sudo\n");
 	return EXIT_FAILURE_;
 }
 

@@ -527,6 +527,21 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 	}
 	if (err)
 		goto cleanup;
+	/* Its memory must be readable: the names of everything sampled are.
+	 * Without root, opening /proc/PID/mem of another user's process takes
+	 * CAP_DAC_READ_SEARCH on top of CAP_SYS_PTRACE. */
+	{
+		uint64_t v;
+		int rerr = remote_read(pid, p->bpf.runtime, &v, sizeof(v));
+
+		if (rerr == -EACCES || rerr == -EPERM) {
+			snprintf(why, whylen, "cannot read its memory (/proc/%d/mem): %s%s", pid,
+				 strerror(-rerr), geteuid() ? " (without root, this takes "
+				 "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)" : "");
+			err = -EPROTONOSUPPORT;
+			goto cleanup;
+		}
+	}
 	read_cmdline(pid, p->cmdline, sizeof(p->cmdline));
 	if (kill(pid, 0) && errno == ESRCH) {
 		err = -ESRCH;
