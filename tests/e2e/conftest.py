@@ -125,6 +125,28 @@ def start_target():
         t.stop()
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) the process has received so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def wait_cpu(pid, seconds, timeout=120):
+    """Polls until the process has received seconds of CPU more than now;
+    returns what it received. Thresholds on samples follow from this, not
+    from wall time, so a busy machine does not fail them."""
+    start = cpu_seconds(pid)
+    deadline = time.time() + timeout
+    got = 0.0
+    while time.time() < deadline:
+        got = cpu_seconds(pid) - start
+        if got >= seconds:
+            break
+        time.sleep(0.05)
+    return got
+
+
 def run_profiler(args, timeout=120):
     return subprocess.run([PROFILER] + list(args), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True,

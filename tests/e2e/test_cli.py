@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import PROFILER, need, parse_raw, run_profiler
+from conftest import PROFILER, need, parse_raw, run_profiler, wait_cpu
 
 USAGE, NO_PROCESS, NOT_PYTHON, OUTPUT = 2, 3, 4, 5
 
@@ -153,16 +153,24 @@ def test_output_fifo(profiler, interp_any, start_target, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_writes_complete_file(profiler, interp_any, start_target, tmp_path, sig):
-    t = start_target(interp_any, "spin_chain.py", [30])
+    t = start_target(interp_any, "spin_chain.py", [120])
     out = tmp_path / "p.txt"
     prof = subprocess.Popen([profiler, "-p", str(t.pid), "-f", "raw", "-o", str(out)],
                             stderr=subprocess.PIPE, universal_newlines=True)
-    time.sleep(2)
+    lines = []
+    for line in prof.stderr:
+        lines.append(line)
+        if "sampling" in line:
+            break
+    # A second of the target's CPU time: 100 ticks at the default rate,
+    # however busy the machine is.
+    cpu = wait_cpu(t.pid, 1.0)
     prof.send_signal(sig)
-    _, err = prof.communicate(timeout=30)
+    _, err = prof.communicate(timeout=60)
+    err = "".join(lines) + err
     assert prof.returncode == 0, err
     stacks = parse_raw(out.read_text())
-    assert sum(c for _, c in stacks) >= 50, err
+    assert sum(c for _, c in stacks) >= cpu * 100 * 0.5, (cpu, err)
     assert "level_d" in out.read_text()
     # Only the profile: the temporary file was renamed, not left behind.
     assert os.listdir(str(tmp_path)) == ["p.txt"]
