@@ -254,8 +254,18 @@ static int check_btf(const char *path)
 	struct btf *btf;
 	int err;
 
-	if (!path)
+	if (!path) {
+		/* CO-RE needs the running kernel's types: built in since 5.4
+		 * with CONFIG_DEBUG_INFO_BTF, which most distributions set. */
+		if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+			fprintf(stderr, "pyspy-bpf: this kernel has no BTF ('/sys/kernel/btf/vmlinux': "
+					"%s): give its BTF with --btf FILE (a vmlinux with a .BTF "
+					"section, or a BTF file made for this kernel)\n",
+				strerror(errno));
+			return EXIT_KERNEL;
+		}
 		return 0;
+	}
 	if (stat(path, &st) || access(path, R_OK)) {
 		fprintf(stderr, "pyspy-bpf: cannot read BTF file '%s': %s\n", path,
 			strerror(errno));

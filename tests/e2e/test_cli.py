@@ -3,6 +3,7 @@
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -121,6 +122,25 @@ def test_bad_btf_is_named(profiler, tmp_path, kind, cmd):
     assert "'%s' %s" % (btf, why) in res.stderr, res.stderr
     assert "Unknown error" not in res.stderr and "Input/output" not in res.stderr
     assert not os.path.exists(str(tmp_path / "x.txt"))
+
+
+def test_kernel_without_btf(profiler, interp_any, start_target, tmp_path):
+    """A kernel without /sys/kernel/btf/vmlinux (hidden here in a private
+    mount namespace): a message naming --btf and 6, before anything is
+    loaded or written."""
+    need(os.path.exists("/sys/kernel/btf/vmlinux"), "the kernel has no BTF to hide")
+    need(shutil.which("unshare"), "unshare not found (util-linux)")
+    t = start_target(interp_any, "spin_chain.py", [60])
+    out = tmp_path / "p.txt"
+    hide = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount -t tmpfs none /sys/kernel/btf && exec "$@"', "sh", profiler]
+    for args in (["record", "-p", str(t.pid), "-d", "1", "-f", "raw", "-o", str(out)],
+                 ["dump", "-p", str(t.pid)]):
+        res = subprocess.run(hide + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=60)
+        assert res.returncode == 6, res.stderr
+        assert "no BTF" in res.stderr and "--btf" in res.stderr, res.stderr
+        assert not out.exists()
 
 
 def test_output_fifo(profiler, interp_any, start_target, tmp_path):
