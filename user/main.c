@@ -288,6 +288,15 @@ static int check_btf(const char *path)
 		return EXIT_KERNEL;
 	}
 	btf__free(btf);
+	/* The types serve CO-RE; the programs on the process tracepoints and
+	 * the task iterator are still checked against the kernel's own. */
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "pyspy-bpf: this kernel has no BTF of its own "
+				"('/sys/kernel/btf/vmlinux': %s): --btf gives the types of its "
+				"structures, but its tracepoint programs need a kernel built with "
+				"CONFIG_DEBUG_INFO_BTF\n", strerror(errno));
+		return EXIT_KERNEL;
+	}
 	return 0;
 }
 

@@ -141,6 +141,16 @@ def test_kernel_without_btf(profiler, interp_any, start_target, tmp_path):
         assert res.returncode == 6, res.stderr
         assert "no BTF" in res.stderr and "--btf" in res.stderr, res.stderr
         assert not out.exists()
+    # --btf gives CO-RE the types, not the kernel its own: said, not a
+    # libbpf error number
+    btf = tmp_path / "vmlinux.btf"
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        btf.write_bytes(f.read())
+    res = subprocess.run(hide + ["dump", "-p", str(t.pid), "--btf", str(btf)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=60)
+    assert res.returncode == 6, res.stderr
+    assert "CONFIG_DEBUG_INFO_BTF" in res.stderr, res.stderr
 
 
 def test_output_fifo(profiler, interp_any, start_target, tmp_path):
