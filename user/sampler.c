@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "kfeatures.h"
 #include "log.h"
 #include "sampler.h"
 #include "sampler.skel.h"
@@ -101,6 +102,8 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		  void *ctx)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct kfeatures kf = { 0 };
+	bool probed = false;
 	struct sampler *s;
 	struct timespec t;
 	int err, cpu;
@@ -128,6 +131,14 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		s->pfds[cpu] = -1;
 	s->iter_fd = -1;
 
+	/* Probing costs milliseconds: only to tell the user, or to explain a
+	 * failed load. */
+	if (log_verbose) {
+		kfeatures__probe(&kf);
+		kfeatures__log(&kf);
+		probed = true;
+		pr_debug("start-up: kernel features probed in %.1f ms", lap_ms(&t));
+	}
 	s->skel = sampler_bpf__open_opts(&oo);
 	if (!s->skel) {
 		err = -errno;
@@ -165,8 +176,16 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	pr_debug("start-up: BPF object opened in %.1f ms", lap_ms(&t));
 	err = sampler_bpf__load(s->skel);
 	if (err) {
-		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
-		       strerror(-err));
+		char missing[256];
+
+		if (!probed)
+			kfeatures__probe(&kf);
+		if (*kfeatures__missing(&kf, o->iterate, missing, sizeof(missing)))
+			pr_err("this kernel lacks what %s needs: %s", !o->iterate ? "sampling" :
+			       o->rate ? "--idle" : "dump", missing);
+		else
+			pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+			       strerror(-err));
 		goto fail;
 	}
 	pr_debug("start-up: BPF programs loaded and verified in %.1f ms", lap_ms(&t));

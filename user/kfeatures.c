@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include "kfeatures.h"
+#include "log.h"
+
+/* 1 when the helper is known to the kernel: a small program of the perf
+ * event type calling it is loaded, and an unknown helper is the verifier's
+ * one complaint that says it is absent. */
+static bool helper(enum bpf_func_id id)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, id, NULL) > 0;
+}
+
+void kfeatures__probe(struct kfeatures *f)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+
+	f->btf = !access("/sys/kernel/btf/vmlinux", R_OK);
+	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
+	f->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) > 0;
+	f->current_task_btf = helper(BPF_FUNC_get_current_task_btf);
+	f->loop = helper(BPF_FUNC_loop);
+	/* A sleepable helper: in a perf event program the verifier refuses
+	 * the call as one that might sleep, which says it exists. */
+	f->copy_from_user_task = helper(BPF_FUNC_copy_from_user_task);
+	libbpf_set_print(old);
+}
+
+void kfeatures__log(const struct kfeatures *f)
+{
+	pr_debug("kernel: BTF %s, ring buffer %s, task storage %s, bpf_get_current_task_btf %s, "
+		 "bpf_loop %s, bpf_copy_from_user_task %s",
+		 f->btf ? "yes" : "no", f->ringbuf ? "yes" : "no", f->task_storage ? "yes" : "no",
+		 f->current_task_btf ? "yes" : "no", f->loop ? "yes" : "no",
+		 f->copy_from_user_task ? "yes" : "no");
+}
+
+const char *kfeatures__missing(const struct kfeatures *f, bool iterate, char *buf, size_t len)
+{
+	static const struct {
+		size_t at;
+		bool iterate_only;
+		const char *what;
+	} needs[] = {
+		{ offsetof(struct kfeatures, btf), false, "BTF (CONFIG_DEBUG_INFO_BTF)" },
+		{ offsetof(struct kfeatures, ringbuf), false, "BPF ring buffers (5.8)" },
+		{ offsetof(struct kfeatures, task_storage), false, "task storage maps (5.11)" },
+		{ offsetof(struct kfeatures, current_task_btf), false,
+		  "bpf_get_current_task_btf (5.11)" },
+		{ offsetof(struct kfeatures, loop), false, "bpf_loop (5.17)" },
+		{ offsetof(struct kfeatures, copy_from_user_task), true,
+		  "sleepable task iterators, bpf_copy_from_user_task (5.18)" },
+	};
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+		if (*(const bool *)((const char *)f + needs[i].at) ||
+		    (needs[i].iterate_only && !iterate))
+			continue;
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? ", " : "",
+			      needs[i].what);
+	}
+	return buf;
+}
