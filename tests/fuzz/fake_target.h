@@ -2,7 +2,7 @@
 /*
  * A fake target for the fuzz targets that drive the symbolizer: "remote"
  * objects laid out in this process's own memory, read back through
- * process_vm_readv(getpid()) exactly as the collector reads a target.
+ * /proc/getpid()/mem exactly as the collector reads a target.
  */
 #ifndef FUZZ_FAKE_TARGET_H
 #define FUZZ_FAKE_TARGET_H

@@ -3,11 +3,11 @@
  * A sample's way through userspace: the ring-buffer record decoder, then
  * symbolization of its frames against a hostile target's memory (a fake
  * target: code objects, strings and line tables in this process, read
- * through process_vm_readv like a real one), then aggregation.
+ * through /proc/PID/mem like a real one), then aggregation.
  * fuzz-sources: user/sampler.c user/log.c user/stack.c user/symcache.c
  *               user/aggregate.c user/hashmap.c user/linetable.c user/pystr.c
  *               user/paths.c user/remote.c user/offsets.c user/offsets_gen.c
- *               user/textesc.c
+ *               user/textesc.c user/kfeatures.c
  * fuzz-libs: -lbpf -lelf -lz
  * fuzz-max-len: 16384
  *

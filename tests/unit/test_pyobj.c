@@ -4,7 +4,7 @@
  *
  * 1. Fake objects: for every version in the offsets table, objects laid out
  *    with that version's offsets are built in this process's memory and read
- *    back through process_vm_readv on ourselves (pid = getpid()).
+ *    back through /proc/PID/mem on ourselves (pid = getpid()).
  * 2. Hostile memory: bad pointers, cycles, huge lengths, inconsistent
  *    headers, deep nesting, then random mutations of valid objects; every
  *    result must be a bounded, NUL-terminated placeholder (run under
