@@ -662,7 +662,7 @@ static void refresh_py_names(struct py_process *p, size_t max)
 /*
  * Reading threading's names walks the target's objects: up to tens of
  * milliseconds in a large process. It happens on the sample path, so it is
- * rationed: collector-wide, at most NAMES_BUDGET_NS of every second (a token
+ * rationed: collector-wide, at most NAMES_BUDGET_NS of CPU in every second (a token
  * bucket), and per process with a back-off while the thread asked for is not
  * among the names (a thread threading does not know, or a process that
  * never imported it). Meanwhile the kernel's thread name stands in.
@@ -677,6 +677,14 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -777,9 +785,14 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	now = mono_ns();
 	if ((!p->py_names_at || now - p->py_names_at >= p->py_names_wait) &&
 	    names_budget_take(now)) {
+		uint64_t cpu = thread_cpu_ns();
+
 		p->py_names_at = now;
 		refresh_py_names(p, PY_NAMES_MAX);
-		took = mono_ns() - now;
+		/* The CPU it took, not the wall time: on a loaded host the
+		 * wall time is mostly waiting for a CPU, and would put the
+		 * next refresh seconds away. */
+		took = thread_cpu_ns() - cpu;
 		names_budget_spend(took);
 		py = py_name_of(p, ident, tid);
 		/* Not there: ask again later, later each time; and never spend
