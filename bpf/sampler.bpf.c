@@ -167,30 +167,45 @@ static __always_inline __u64 read_ptr(struct walk_ctx *w, __u64 addr)
 	return v;
 }
 
-/* One step of the thread-list search: visit s->tstate or move to the next
- * interpreter when the current list ends. */
-static long find_thread_step(__u32 i, void *ctx)
+/* A step along the thread lists of every interpreter, shared by the search
+ * and the iterator's index: moves to the next interpreter when the current
+ * list ends, or reads s->tstate into s->tbuf. */
+enum { STEP_END, STEP_MOVED, STEP_READ };
+
+static __always_inline int list_step(struct walk_ctx *w)
 {
-	struct walk_ctx *w = ctx;
 	struct sample_scratch *s = w->s;
-	const struct py_offsets *off;
+	const struct py_offsets *off = &s->proc.off;
 	__u32 n;
 
-	off = &s->proc.off;
 	if (!s->tstate) {
 		if (!s->interp || s->interps++ >= PY_MAX_INTERPS)
-			return 1;
+			return STEP_END;
 		s->tstate = read_ptr(w, s->interp + off->interp_tstate_head);
 		s->interp = read_ptr(w, s->interp + off->interp_next);
-		return 0;
+		return STEP_MOVED;
 	}
 	n = s->tstate_read;
 	if (n > PY_TSTATE_READ)
 		n = PY_TSTATE_READ;
 	if (rd(w, s->tbuf, n, s->tstate)) {
 		s->tstate = 0;
-		return 0;
+		return STEP_MOVED;
 	}
+	return STEP_READ;
+}
+
+/* One step of the thread-list search: visit s->tstate or move to the next
+ * interpreter when the current list ends. */
+static long find_thread_step(__u32 i, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+	struct sample_scratch *s = w->s;
+	const struct py_offsets *off = &s->proc.off;
+	int step = list_step(w);
+
+	if (step != STEP_READ)
+		return step == STEP_END;
 	if (ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id) {
 		s->found = s->tstate;
 		return 1;
@@ -252,23 +267,11 @@ static long index_step(__u32 i, void *ctx)
 	const struct py_offsets *off = &s->proc.off;
 	struct iter_thread_key k = { .pid = w->pid };
 	struct iter_thread_val v = { .gen = w->gen };
+	int step = list_step(w);
 	__u64 next;
-	__u32 n;
 
-	if (!s->tstate) {
-		if (!s->interp || s->interps++ >= PY_MAX_INTERPS)
-			return 1;
-		s->tstate = read_ptr(w, s->interp + off->interp_tstate_head);
-		s->interp = read_ptr(w, s->interp + off->interp_next);
-		return 0;
-	}
-	n = s->tstate_read;
-	if (n > PY_TSTATE_READ)
-		n = PY_TSTATE_READ;
-	if (rd(w, s->tbuf, n, s->tstate)) {
-		s->tstate = 0;
-		return 0;
-	}
+	if (step != STEP_READ)
+		return step == STEP_END;
 	k.pthread_id = ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ);
 	v.tstate = s->tstate;
 	if (k.pthread_id && bpf_map_update_elem(&iter_threads, &k, &v, BPF_ANY))
