@@ -316,10 +316,11 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 	sampler__del_proc(s, p->pid);
 	if (err)
 		goto cleanup;
-	qsort(c->threads, c->n, sizeof(c->threads[0]), cmp_tid);
 	/* Every thread's name at once, as py-spy lists them. */
-	if (c->n)
+	if (c->n) {
+		qsort(c->threads, c->n, sizeof(c->threads[0]), cmp_tid);
 		py_process__read_thread_names(p, c->n + 64);
+	}
 	sts = calloc(c->n + 1, sizeof(*sts));
 	if (!sts) {
 		err = -ENOMEM;
