@@ -30,6 +30,8 @@
 #define PY_COMM_LEN 16
 
 #define PY_MAX_PROCS 16384
+/* Threads cached by pid and tid where the kernel has no task storage. */
+#define PY_MAX_COMPAT_THREADS 32768
 
 /* struct py_offsets.flags: what era-specific layout the walker follows. */
 enum py_layout_flags {
@@ -186,6 +188,21 @@ struct py_addrs_hdr {
 };
 
 /* The task iterator's settings (iter_cfg map, one entry). */
+/*
+ * What the task iterator tells of a thread on kernels without
+ * bpf_copy_from_user_task (before 5.18), where the collector walks the
+ * stack itself: the kernel's side of it.
+ */
+struct py_task_fact {
+	__u32 pid;
+	__u32 tid;
+	__u64 pthread_id;	/* the thread pointer (fs base) */
+	__u8 on_cpu;
+	__u8 running;		/* TASK_RUNNING: on a CPU or waiting for one */
+	__u8 pad[6];
+	char comm[PY_COMM_LEN];
+};
+
 struct iter_config {
 	__u32 pid;		/* only this process; 0: every known process */
 	__u8 idle_only;		/* skip running threads (perf samples those) */

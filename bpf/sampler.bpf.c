@@ -49,6 +49,15 @@ struct {
 	__type(value, struct py_thread);
 } threads SEC(".maps");
 
+/* The same on kernels without task storage (before 5.11). Sized by
+ * userspace: a token size when task storage is there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PY_MAX_COMPAT_THREADS);
+	__type(key, __u64);
+	__type(value, struct py_thread);
+} compat_threads SEC(".maps");
+
 /* Indexed by CPU id; max_entries is set to the number of possible CPUs. A
  * per-CPU array cannot hold a value this large. */
 struct {
@@ -126,9 +135,11 @@ struct walk_ctx {
 	struct task_struct *task;
 	__u32 pid;
 	__u32 gen;		/* the iterator's pass */
+	__u32 cpu;		/* perf samples: this CPU, the scratch's key */
 	bool gil;		/* read whether the thread holds the GIL */
 	bool time;		/* stamp the record */
 	bool comm;		/* name the thread */
+	bool addrs;		/* keep frame addresses (dump --locals) */
 };
 
 static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src)
@@ -138,68 +149,12 @@ static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 
 	return bpf_probe_read_user(dst, size, (const void *)src);
 }
 
-/* Loads from the read windows; offsets come from the table, so clamp them. */
-static __always_inline __u64 ld64(const __u8 *buf, __u32 off, __u32 size)
-{
-	if (off > size - 8)
-		return 0;
-	return *(const __u64 *)(buf + off);
-}
-
-static __always_inline __u32 ld32(const __u8 *buf, __u32 off, __u32 size)
-{
-	if (off > size - 4)
-		return 0;
-	return *(const __u32 *)(buf + off);
-}
-
-static __always_inline __u32 max16(__u32 a, __u32 b)
-{
-	return a > b ? a : b;
-}
-
-static __always_inline __u64 read_ptr(struct walk_ctx *w, __u64 addr)
-{
-	__u64 v = 0;
-
-	if (!addr || rd(w, &v, sizeof(v), addr))
-		return 0;
-	return v;
-}
-
-/* A step along the thread lists of every interpreter, shared by the search
- * and the iterator's index: moves to the next interpreter when the current
- * list ends, or reads s->tstate into s->tbuf. */
-enum { STEP_END, STEP_MOVED, STEP_READ };
-
-static __always_inline int list_step(struct walk_ctx *w)
-{
-	struct sample_scratch *s = w->s;
-	const struct py_offsets *off = &s->proc.off;
-	__u32 n;
-
-	if (!s->tstate) {
-		if (!s->interp || s->interps++ >= PY_MAX_INTERPS)
-			return STEP_END;
-		s->tstate = read_ptr(w, s->interp + off->interp_tstate_head);
-		s->interp = read_ptr(w, s->interp + off->interp_next);
-		return STEP_MOVED;
-	}
-	n = s->tstate_read;
-	if (n > PY_TSTATE_READ)
-		n = PY_TSTATE_READ;
-	if (rd(w, s->tbuf, n, s->tstate)) {
-		s->tstate = 0;
-		return STEP_MOVED;
-	}
-	return STEP_READ;
-}
+#include "walker.h"
 
 /* One step of the thread-list search: visit s->tstate or move to the next
  * interpreter when the current list ends. */
-static long find_thread_step(__u32 i, void *ctx)
+static __always_inline long find_thread_one(struct walk_ctx *w)
 {
-	struct walk_ctx *w = ctx;
 	struct sample_scratch *s = w->s;
 	const struct py_offsets *off = &s->proc.off;
 	int step = list_step(w);
@@ -214,11 +169,9 @@ static long find_thread_step(__u32 i, void *ctx)
 	return 0;
 }
 
-static __always_inline __u64 first_interp(struct walk_ctx *w, const struct py_proc *p)
+static long find_thread_step(__u32 i, void *ctx)
 {
-	if (p->off.flags & PY_F_INTERP_HEAD_SYM)
-		return read_ptr(w, p->runtime);
-	return read_ptr(w, p->runtime + p->off.runtime_interp_head);
+	return find_thread_one(ctx);
 }
 
 /*
@@ -326,6 +279,60 @@ static __always_inline __u64 indexed_tstate(struct walk_ctx *w, bool *whole)
 }
 
 /*
+ * Kernels without bpf_loop() (before 5.17) run the search and the walk as
+ * bounded loops over global functions: the verifier checks a global
+ * function once, where an inlined step would be checked once per
+ * iteration. Each call does COMPAT_STEPS steps on this CPU's scratch.
+ */
+__noinline int compat_search(__u32 cpu)
+{
+	struct walk_ctx w = {};
+	int k;
+
+	w.s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!w.s)
+		return 1;
+	for (k = 0; k < COMPAT_STEPS; k++)
+		if (find_thread_one(&w))
+			return 1;
+	return 0;
+}
+
+__noinline int compat_walk(__u32 cpu)
+{
+	struct walk_ctx w = {};
+	int k;
+
+	w.s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!w.s)
+		return 1;
+	for (k = 0; k < COMPAT_STEPS; k++)
+		if (walk_one(&w))
+			return 1;
+	return 0;
+}
+
+/*
+ * The thread's cache entry; create: make one if there is none. Without
+ * task storage (before 5.11), an LRU hash keyed by pid and tid: a tid the
+ * kernel reuses finds the old thread's entry, which is re-checked on use
+ * like any other.
+ */
+static __always_inline struct py_thread *thread_cache(struct task_struct *task, __u32 pid,
+						      __u32 tid, bool create, const bool compat)
+{
+	__u64 key = (__u64)pid << 32 | tid;
+	struct py_thread fresh = {};
+
+	if (!compat)
+		return bpf_task_storage_get(&threads, task, NULL,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (create)
+		bpf_map_update_elem(&compat_threads, &key, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&compat_threads, &key);
+}
+
+/*
  * The sampled thread's PyThreadState, matched on thread_id == pthread_self()
  * (the thread pointer), cached per tid and re-checked on every use. A thread
  * without a cached state tries the GIL's last holder before the search, and
@@ -333,7 +340,8 @@ static __always_inline __u64 indexed_tstate(struct walk_ctx *w, bool *whole)
  * Leaves the thread state's first bytes in s->tbuf. Returns 0 when the
  * thread has none.
  */
-static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct *task)
+static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct *task,
+					 __u32 pid, __u32 tid, const bool compat)
 {
 	struct sample_scratch *s = w->s;
 	const struct py_offsets *off = &s->proc.off;
@@ -343,7 +351,7 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 
 	if (n > PY_TSTATE_READ)
 		n = PY_TSTATE_READ;
-	cached = bpf_task_storage_get(&threads, task, NULL, 0);
+	cached = thread_cache(task, pid, tid, false, compat);
 	if (cached && cached->tstate) {
 		if (!rd(w, s->tbuf, n, cached->tstate) &&
 		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id)
@@ -352,7 +360,7 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 
 	s->found = 0;
 	head = 0;
-	if (w->gen) {
+	if (!compat && w->gen) {
 		bool whole;
 
 		cand = indexed_tstate(w, &whole);
@@ -369,7 +377,7 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 		if (cand && !rd(w, s->tbuf, n, cand) &&
 		    ld64(s->tbuf, off->tstate_thread_id, PY_TSTATE_READ) == s->pthread_id) {
 			s->found = cand;
-			if (!cached && !seen_before(s, task->pid))
+			if (!cached && !seen_before(s, tid))
 				return cand;
 			goto store;
 		}
@@ -390,12 +398,19 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 	s->interp = read_ptr(w, interp + off->interp_next);
 	s->tstate = head;
 	s->interps = 1;
-	bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, w, 0);
+	if (compat) {
+		int i;
+
+		for (i = 0; i < (PY_MAX_THREADS + PY_MAX_INTERPS) / COMPAT_STEPS + 1; i++)
+			if (compat_search(w->cpu))
+				break;
+	} else {
+		bpf_loop(PY_MAX_THREADS + PY_MAX_INTERPS, find_thread_step, w, 0);
+	}
 
 store:
 	if (!cached)
-		cached = bpf_task_storage_get(&threads, task, NULL,
-					      BPF_LOCAL_STORAGE_GET_F_CREATE);
+		cached = thread_cache(task, pid, tid, true, compat);
 	if (cached) {
 		cached->tstate = s->found;
 		cached->head = head;
@@ -403,184 +418,6 @@ store:
 	if (!s->found)
 		count(PY_C_NO_TSTATE);
 	return s->found;
-}
-
-static __always_inline bool holds_gil(struct walk_ctx *w, __u64 tstate)
-{
-	struct sample_scratch *s = w->s;
-	const struct py_offsets *off = &s->proc.off;
-	__u64 interp, gp;
-
-	if (off->flags & PY_F_GIL_INTERP) {
-		interp = ld64(s->tbuf, off->tstate_interp, PY_TSTATE_READ);
-		gp = read_ptr(w, interp + off->interp_gil);
-		if (!gp || rd(w, s->gbuf, sizeof(s->gbuf), gp))
-			return false;
-		return ld32(s->gbuf, off->gil_locked, sizeof(s->gbuf)) &&
-		       ld64(s->gbuf, off->gil_last_holder, sizeof(s->gbuf)) == tstate;
-	}
-	return s->proc.gil_holder && read_ptr(w, s->proc.gil_holder) == tstate;
-}
-
-/*
- * Frames cluster, and a read costs far more than its bytes: one read brings
- * a frame's callers too. 3.11+ frames sit next to each other in the
- * thread's data stack, callers below callees; older PyFrameObjects of one
- * size share allocator pools. The window ends at the frame's end and starts
- * as low as is known to be mapped whenever the frame is: the start of its
- * data stack chunk when the frame is in the thread's newest one (a single
- * allocation of at least PY_DATASTACK_MIN bytes), else the frame's own
- * page; at most WIN_MAX bytes. Returns where the frame's bytes are in the
- * window, or NULL when the caller must read the frame on its own.
- */
-static __always_inline const __u8 *frame_window(struct walk_ctx *w, __u64 frame, __u32 rdsz)
-{
-	struct sample_scratch *s = w->s;
-	__u64 end = frame + rdsz, lo, start, len;
-	__u32 off;
-
-	if (frame & 7)
-		return NULL;
-	if (!(frame >= s->win_base && end <= s->win_base + s->win_len)) {
-		lo = frame & ~(__u64)(WIN_PAGE - 1);
-		if (s->chunk && frame >= s->chunk && end <= s->chunk + PY_DATASTACK_MIN)
-			lo = s->chunk;
-		start = end > WIN_MAX ? end - WIN_MAX : 0;
-		if (start < lo)
-			start = lo;
-		len = end - start;
-		/* Keep the bound check and the helper on the same register. */
-		asm volatile("" : "+r"(len));
-		if (len > WIN_MAX)
-			return NULL;
-		if (rd(w, s->win, len, start)) {
-			s->win_len = 0;
-			return NULL;
-		}
-		s->win_base = start;
-		s->win_len = len;
-	}
-	off = frame - s->win_base;
-	if (off > WIN_BUF - PY_FRAME_READ)
-		return NULL;
-	return s->win + off;
-}
-
-/* One frame of the walk. Returns 1 to stop. */
-static __always_inline long walk_one(struct walk_ctx *w)
-{
-	struct sample_scratch *s = w->s;
-	const struct py_offsets *off;
-	struct py_frame_rec *fr;
-	struct code_cache_entry *cc;
-	const __u8 *fb;
-	__u64 frame, code, ip, base, name, ident;
-	__u32 n, rdsz, idx, slot, check, vo;
-	__s32 lasti;
-
-	if (!s->frame)
-		return 1;
-	off = &s->proc.off;
-	frame = s->frame;
-	n = s->rec.hdr.nframes;
-	if (n >= PY_MAX_FRAMES) {
-		s->rec.hdr.status |= PY_S_TRUNCATED;
-		return 1;
-	}
-	rdsz = off->frame_read;
-	if (rdsz > PY_FRAME_READ)
-		rdsz = PY_FRAME_READ;
-	fb = frame_window(w, frame, rdsz);
-	if (!fb) {
-		if (rd(w, s->fbuf, rdsz, frame)) {
-			s->rec.hdr.status |= PY_S_READ_ERR;
-			count(PY_C_READ_FRAME);
-			return 1;
-		}
-		fb = s->fbuf;
-	}
-	s->frame = ld64(fb, off->frame_back, PY_FRAME_READ);
-	if (s->frame == frame)	/* a self-loop in hostile memory */
-		s->frame = 0;
-	/* 3.12+: shim / base frames owned by the C stack or the interpreter
-	 * (owner values from owner_cstack up) are not Python code. */
-	if ((off->flags & PY_F_OWNER) &&
-	    fb[off->frame_owner & (PY_FRAME_READ - 1)] >= off->owner_cstack) {
-		count(PY_C_SKIPPED_FRAMES);
-		return 0;
-	}
-	code = ld64(fb, off->frame_code, PY_FRAME_READ) & ~off->code_tag_mask;
-
-	idx = n & (PY_MAX_FRAMES - 1);
-	fr = &s->rec.frames[idx];
-	if (w->task)	/* only dump --locals asks for them */
-		s->faddr[idx] = frame;
-	/*
-	 * A code object seen earlier in this same sample is still the same
-	 * object: the frames on the stack hold references to it. Recursion
-	 * costs one read of it, not one per level.
-	 */
-	slot = (code >> 4) & (CODE_CACHE - 1);
-	cc = &s->ccache[slot];
-	if (cc->code == code && cc->gen == s->gen && code) {
-		check = cc->check;
-		goto have_check;
-	}
-	rdsz = off->code_read;
-	if (rdsz > PY_CODE_READ)
-		rdsz = PY_CODE_READ;
-	if (!code || rd(w, s->cbuf, rdsz, code)) {
-		/* Kept as an unreadable frame: the stack is not silently shorter. */
-		count(PY_C_READ_CODE);
-		fr->code = 0;
-		fr->lasti = 0;
-		fr->check = 0;
-		s->rec.hdr.nframes = n + 1;
-		return 0;
-	}
-	if (s->proc.code_type && ld64(s->cbuf, 8, CODE_BUF) != s->proc.code_type) {
-		/* 3.13+: f_executable of a non-Python frame is not a code object. */
-		count(PY_C_SKIPPED_FRAMES);
-		return 0;
-	}
-	/* See py_code_check(): co_version, else the name's cached hash (a read
-	 * outside the code object, paid once per code object per sample). */
-	name = ld64(s->cbuf, off->code_name, CODE_BUF);
-	ident = 0;
-	vo = off->code_version;
-	if (vo) {
-		/* Keep the compiler from folding this test into ld32()'s bound
-		 * check, as one range check the verifier cannot follow. */
-		asm volatile("" : "+r"(vo));
-		ident = ld32(s->cbuf, vo, CODE_BUF);
-	}
-	if (!ident && name && off->str_hash &&
-	    rd(w, &ident, sizeof(ident), name + off->str_hash))
-		ident = 0;
-	check = py_code_check(name, ident,
-			      ld64(s->cbuf, off->code_filename, CODE_BUF),
-			      ld32(s->cbuf, off->code_firstlineno, CODE_BUF),
-			      ld32(s->cbuf, off->code_argcount, CODE_BUF));
-	cc->code = code;
-	cc->check = check;
-	cc->gen = s->gen;
-have_check:
-	if (off->flags & PY_F_INSTR_PTR) {
-		ip = ld64(fb, off->frame_instr, PY_FRAME_READ);
-		base = code + off->code_adaptive;
-		lasti = ip > base && ip - base < (1U << 30) ? ip - base : 0;
-	} else {
-		lasti = (__s32)ld32(fb, off->frame_instr, PY_FRAME_READ);
-		if (lasti < 0 || lasti >= (1 << 29))
-			lasti = 0;
-		if (off->flags & PY_F_LASTI_UNITS)
-			lasti *= 2;
-	}
-	fr->code = code;
-	fr->lasti = lasti;
-	fr->check = check;
-	s->rec.hdr.nframes = n + 1;
-	return 0;
 }
 
 /*
@@ -601,58 +438,38 @@ static long walk_step(__u32 i, void *ctx)
 
 /*
  * Walks one thread of a known Python process into w->s->rec. Returns false
- * when the thread has no Python state (counted).
+ * when the thread has no Python state (counted). compat: the program for
+ * kernels before 5.17 (a constant, so each program holds one branch).
  */
 static __always_inline bool walk_thread(struct walk_ctx *w, struct task_struct *task,
-					__u32 pid, __u32 tid,
-					__u64 pthread_id, bool active)
+					__u32 pid, __u32 tid, __u64 pthread_id, bool active,
+					const bool compat)
 {
 	struct sample_scratch *s = w->s;
-	const struct py_offsets *off = &s->proc.off;
-	__u64 tstate, frame;
-	__u32 n;
+	__u64 tstate;
+	int i;
 
-	s->pthread_id = pthread_id;
-	n = max16(max16(max16(off->tstate_next, off->tstate_thread_id),
-			max16(off->tstate_frame, off->tstate_interp)),
-		  off->tstate_datastack) + 8;
-	s->tstate_read = n > PY_TSTATE_READ ? PY_TSTATE_READ : n;
-
-	tstate = find_tstate(w, task);
+	walk_prepare(s, pthread_id);
+	tstate = find_tstate(w, task, pid, tid, compat);
 	if (!tstate)
 		return false;
-
-	s->rec.hdr.kind = PY_REC_STACK;
-	s->rec.hdr.pid = pid;
-	s->rec.hdr.tid = tid;
+	walk_begin(w, tstate, pid, tid, active);
 	s->rec.hdr.cpu = bpf_get_smp_processor_id();
-	s->rec.hdr.status = active ? PY_S_ACTIVE : 0;
 	s->rec.hdr.ts = w->time ? bpf_ktime_get_ns() : 0;
-	s->rec.hdr.tstate = tstate;
-	s->rec.hdr.pthread_id = pthread_id;
-	s->rec.hdr.nframes = 0;
 	/* The collector would otherwise open /proc for every new thread. */
 	s->rec.hdr.comm[0] = 0;
 	if (w->task)
 		bpf_probe_read_kernel_str(s->rec.hdr.comm, sizeof(s->rec.hdr.comm), task->comm);
 	else if (w->comm)
 		bpf_get_current_comm(s->rec.hdr.comm, sizeof(s->rec.hdr.comm));
-	if (w->gil && holds_gil(w, tstate))
-		s->rec.hdr.status |= PY_S_GIL;
-
-	frame = ld64(s->tbuf, off->tstate_frame, PY_TSTATE_READ);
-	s->chunk = off->tstate_datastack ?
-		   ld64(s->tbuf, off->tstate_datastack, PY_TSTATE_READ) : 0;
-	if (off->flags & PY_F_CFRAME)
-		frame = read_ptr(w, frame + off->cframe_current_frame);
-	s->frame = frame;
-	s->gen++;
-	s->win_len = 0;
-	bpf_loop(PY_MAX_WALK / WALK_UNROLL, walk_step, w, 0);
-	if (s->frame && !(s->rec.hdr.status & PY_S_READ_ERR))
-		s->rec.hdr.status |= PY_S_TRUNCATED;
-	if (s->rec.hdr.status & PY_S_TRUNCATED)
-		count(PY_C_TRUNCATED);
+	if (compat) {
+		for (i = 0; i < PY_MAX_WALK / COMPAT_STEPS; i++)
+			if (compat_walk(w->cpu))
+				break;
+	} else {
+		bpf_loop(PY_MAX_WALK / WALK_UNROLL, walk_step, w, 0);
+	}
+	walk_end(w);
 	return true;
 }
 
@@ -689,8 +506,7 @@ static __always_inline void emit_frame_addrs(struct sample_scratch *s)
 		count(PY_C_RB_FULL);
 }
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+static __always_inline int sample(const bool compat)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid, cpu;
@@ -702,7 +518,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (!proc)
 		return 0;
 	count(PY_C_SAMPLES);
+	/* Not &w.cpu: w must not escape, so that w.task is a known NULL. */
 	cpu = bpf_get_smp_processor_id();
+	w.cpu = cpu;
 	w.s = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!w.s)
 		return 0;
@@ -710,10 +528,27 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	w.gil = sample_gil;
 	w.time = sample_time;
 	w.comm = sample_comm;
-	task = bpf_get_current_task_btf();
-	if (walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true))
+	if (compat)
+		task = (struct task_struct *)bpf_get_current_task();
+	else
+		task = bpf_get_current_task_btf();
+	if (walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true, compat))
 		emit_stack(w.s);
 	return 0;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	return sample(false);
+}
+
+/* The same for kernels before 5.17 (see compat_walk()); userspace loads
+ * one of the two. */
+SEC("perf_event")
+int on_sample_compat(struct bpf_perf_event_data *ctx)
+{
+	return sample(true);
 }
 
 /* task_struct.__state was state (a long) before 5.14. */
@@ -781,11 +616,44 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.gil = true;
 	w.time = true;
 	w.comm = true;
-	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active))
+	w.addrs = true;
+	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active, false))
 		return 0;
 	emit_stack(w.s);
 	if (cfg->frame_addrs)
 		emit_frame_addrs(w.s);
+	return 0;
+}
+
+/*
+ * Kernels without bpf_copy_from_user_task (before 5.18): the iterator tells
+ * the collector each thread's kernel facts (struct py_task_fact), and the
+ * collector walks the stack itself (user/uwalk.c, the same walker).
+ */
+SEC("iter/task")
+int list_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	const struct iter_config *cfg;
+	struct py_task_fact f = {};
+	__u32 zero = 0;
+
+	if (!task)
+		return 0;
+	f.pid = task->tgid;
+	f.tid = task->pid;
+	cfg = bpf_map_lookup_elem(&iter_cfg, &zero);
+	if (!cfg || (cfg->pid && cfg->pid != f.pid) || !bpf_map_lookup_elem(&procs, &f.pid))
+		return 0;
+	if (task->flags & PF_KTHREAD_BIT)
+		return 0;
+	f.on_cpu = task_on_cpu(task);
+	if (cfg->idle_only && f.on_cpu)
+		return 0;
+	f.running = f.on_cpu || task_state(task) == TASK_RUNNING_STATE;
+	f.pthread_id = BPF_CORE_READ(task, thread.fsbase);
+	bpf_probe_read_kernel_str(f.comm, sizeof(f.comm), task->comm);
+	bpf_seq_write(ctx->meta->seq, &f, sizeof(f));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #define CODE_BUF 256	/* power of two >= PY_CODE_READ, so clamped loads verify */
 #define WALK_UNROLL 4	/* frames per bpf_loop() step */
+#define COMPAT_STEPS 16	/* steps per call of a compat_* global function */
 #define CODE_CACHE 16	/* code objects remembered within one sample */
 #define WIN_PAGE 4096
 #define WIN_MAX 8192	/* the most one window read brings: >= a page plus a frame */
@@ -24,6 +25,7 @@ _Static_assert(WIN_MAX >= WIN_PAGE + PY_FRAME_READ, "a page window fits");
 _Static_assert(WIN_BUF >= WIN_MAX + PY_FRAME_READ, "a frame at any window offset fits");
 _Static_assert((PY_MAX_FRAMES & (PY_MAX_FRAMES - 1)) == 0, "frames mask");
 _Static_assert(PY_MAX_WALK % WALK_UNROLL == 0, "walk steps");
+_Static_assert(PY_MAX_WALK % COMPAT_STEPS == 0, "compat walk steps");
 #define SEEN_TIDS 8
 _Static_assert((SEEN_TIDS & (SEEN_TIDS - 1)) == 0, "seen mask");
 

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "sampler.h"
 #include "sampler.skel.h"
+#include "uwalk.h"
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -24,6 +25,18 @@ struct sampler {
 	pid_t iter_pid;
 	int iter_fd;			/* the pass under way, or -1 */
 	uint32_t iter_gen;		/* the pass's number, never 0 */
+	/* Kernel fallbacks, chosen at load. compat_sample: on_sample_compat
+	 * (no bpf_loop, task storage or BTF task pointer: before 5.17).
+	 * compat_iter: list_tasks and the collector's own walker (no
+	 * bpf_copy_from_user_task: before 5.18). */
+	bool compat_sample;
+	bool compat_iter;
+	struct uwalk *uw;		/* compat_iter */
+	struct iterate_opts iter_opts;	/* compat_iter: the pass under way */
+	/* compat_iter: a fact split between two reads, its first bytes. */
+	struct py_task_fact carry;
+	size_t carry_len;
+	uint64_t ucounts[PY_C__MAX];	/* compat_iter: the collector's walks */
 	sampler_record_fn fn;
 	void *ctx;
 };
@@ -76,7 +89,9 @@ static int open_perf(struct sampler *s, int cpu, unsigned int rate)
 	if (fd < 0)
 		return errno == ENODEV ? 0 : -errno;	/* offline CPU */
 	s->pfds[cpu] = fd;
-	s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+	s->links[cpu] = bpf_program__attach_perf_event(s->compat_sample ?
+						       s->skel->progs.on_sample_compat :
+						       s->skel->progs.on_sample, fd);
 	if (!s->links[cpu]) {
 		int err = -errno;
 
@@ -96,6 +111,97 @@ static double lap_ms(struct timespec *t)
 	ms = (now.tv_sec - t->tv_sec) * 1e3 + (now.tv_nsec - t->tv_nsec) / 1e6;
 	*t = now;
 	return ms;
+}
+
+/*
+ * Which programs this kernel can run: the modern ones where it has what
+ * they use, the compat ones otherwise. Same records either way; only the
+ * cost differs (see sampler__fallbacks()).
+ */
+static void choose_fallbacks(struct sampler *s, const struct kfeatures *kf,
+			     const struct sampler_opts *o)
+{
+	s->compat_sample = !(kf->loop && kf->task_storage && kf->current_task_btf);
+	s->compat_iter = !(kf->loop && kf->copy_from_user_task);
+	(void)o;
+}
+
+/*
+ * PYSPY_BPF_FALLBACKS=sample,iter (or all) takes the old kernels' way on a
+ * new one: how the tests hold both ways to the same output.
+ */
+static void force_fallbacks(struct sampler *s)
+{
+	const char *f = getenv("PYSPY_BPF_FALLBACKS");
+
+	if (!f)
+		return;
+	if (strstr(f, "sample") || strstr(f, "all"))
+		s->compat_sample = true;
+	if (strstr(f, "iter") || strstr(f, "all"))
+		s->compat_iter = true;
+}
+
+/* Opens the BPF object for these options and fallbacks, and loads it:
+ * -ENOENT when it cannot be opened, else what the load gave. */
+static int open_and_load(struct sampler *s, const struct sampler_opts *o,
+			 const struct bpf_object_open_opts *oo)
+{
+	s->skel = sampler_bpf__open_opts(oo);
+	if (!s->skel)
+		return -ENOENT;
+	s->skel->rodata->follow_forks = o->follow_forks;
+	s->skel->rodata->report_all_forks = o->report_all_forks;
+	s->skel->rodata->sample_gil = o->sample_gil;
+	s->skel->rodata->sample_time = o->sample_time;
+	s->skel->rodata->sample_comm = o->sample_comm;
+	/* Forks matter only when children are followed or reported; otherwise
+	 * the program would run for nothing on every thread and process the
+	 * host creates (a target that starts a thread per task pays it). */
+	bpf_program__set_autoload(s->skel->progs.on_fork,
+				  o->follow_forks || o->report_all_forks);
+	/* The exit tracepoint runs for every thread that exits on the host,
+	 * the target's too: a target that starts a thread per task pays it for
+	 * an exit the caller's pidfd reports anyway. */
+	bpf_program__set_autoattach(s->skel->progs.on_exit, !o->exits_watched);
+	/* Attached on demand by sampler__iterate, with a pid filter; loaded
+	 * only when it will run, so that a kernel without sleepable iterators
+	 * still records. */
+	bpf_program__set_autoload(s->skel->progs.walk_tasks, o->iterate && !s->compat_iter);
+	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
+	bpf_program__set_autoload(s->skel->progs.list_tasks, o->iterate && s->compat_iter);
+	bpf_program__set_autoattach(s->skel->progs.list_tasks, false);
+	/* One perf program of the two, none for dump. */
+	bpf_program__set_autoload(s->skel->progs.on_sample, o->rate && !s->compat_sample);
+	bpf_program__set_autoload(s->skel->progs.on_sample_compat, o->rate && s->compat_sample);
+	/* LRU hashes are allocated up front: a token size when unused. The
+	 * task storage map cannot be created at all before 5.11. */
+	if (!o->iterate || s->compat_iter)
+		bpf_map__set_max_entries(s->skel->maps.iter_threads, s->ncpus);
+	if (!o->rate || !s->compat_sample)
+		bpf_map__set_max_entries(s->skel->maps.compat_threads, s->ncpus);
+	bpf_map__set_autocreate(s->skel->maps.threads, (o->rate && !s->compat_sample) ||
+				(o->iterate && !s->compat_iter));
+	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
+	if (o->ringbuf_bytes)
+		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
+	if (o->wake_quarter)
+		s->skel->rodata->wake_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
+	return sampler_bpf__load(s->skel);
+}
+
+const char *sampler__fallbacks(const struct sampler *s)
+{
+	if (s->compat_sample && s->compat_iter)
+		return "stacks walked in bounded loops, threads cached by tid in a hash "
+		       "(no bpf_loop / task storage); dump and --idle walk stacks in the "
+		       "collector (no bpf_copy_from_user_task)";
+	if (s->compat_sample)
+		return "stacks walked in bounded loops, threads cached by tid in a hash "
+		       "(no bpf_loop / task storage)";
+	if (s->compat_iter)
+		return "dump and --idle walk stacks in the collector (no bpf_copy_from_user_task)";
+	return "";
 }
 
 int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
@@ -139,42 +245,28 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		probed = true;
 		pr_debug("start-up: kernel features probed in %.1f ms", lap_ms(&t));
 	}
-	s->skel = sampler_bpf__open_opts(&oo);
-	if (!s->skel) {
-		err = -errno;
-		pr_err("cannot open the BPF object: %s", strerror(-err));
+	if (probed)
+		choose_fallbacks(s, &kf, o);
+	force_fallbacks(s);
+	err = open_and_load(s, o, &oo);
+	if (err && err != -ENOENT && !probed) {
+		/* A kernel that lacks something modern: probe, and load again
+		 * with what it has, if that is something else. */
+		bool cs = s->compat_sample, ci = s->compat_iter;
+
+		kfeatures__probe(&kf);
+		probed = true;
+		choose_fallbacks(s, &kf, o);
+		if (cs != s->compat_sample || ci != s->compat_iter) {
+			sampler_bpf__destroy(s->skel);
+			s->skel = NULL;
+			err = open_and_load(s, o, &oo);
+		}
+	}
+	if (err == -ENOENT) {
+		pr_err("cannot open the BPF object: %s", strerror(ENOENT));
 		goto fail;
 	}
-	s->skel->rodata->follow_forks = o->follow_forks;
-	s->skel->rodata->report_all_forks = o->report_all_forks;
-	s->skel->rodata->sample_gil = o->sample_gil;
-	s->skel->rodata->sample_time = o->sample_time;
-	s->skel->rodata->sample_comm = o->sample_comm;
-	/* Forks matter only when children are followed or reported; otherwise
-	 * the program would run for nothing on every thread and process the
-	 * host creates (a target that starts a thread per task pays it). */
-	bpf_program__set_autoload(s->skel->progs.on_fork,
-				  o->follow_forks || o->report_all_forks);
-	/* The exit tracepoint runs for every thread that exits on the host,
-	 * the target's too: a target that starts a thread per task pays it for
-	 * an exit the caller's pidfd reports anyway. */
-	bpf_program__set_autoattach(s->skel->progs.on_exit, !o->exits_watched);
-	/* Attached on demand by sampler__iterate, with a pid filter; loaded
-	 * only when it will run, so that a kernel without sleepable iterators
-	 * still records. */
-	bpf_program__set_autoload(s->skel->progs.walk_tasks, o->iterate);
-	bpf_program__set_autoattach(s->skel->progs.walk_tasks, false);
-	/* The iterator's thread index holds PY_MAX_INDEX entries, allocated
-	 * up front (an LRU hash is): a token size when it never runs. */
-	if (!o->iterate)
-		bpf_map__set_max_entries(s->skel->maps.iter_threads, s->ncpus);
-	bpf_map__set_max_entries(s->skel->maps.scratch, s->ncpus);
-	if (o->ringbuf_bytes)
-		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
-	if (o->wake_quarter)
-		s->skel->rodata->wake_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
-	pr_debug("start-up: BPF object opened in %.1f ms", lap_ms(&t));
-	err = sampler_bpf__load(s->skel);
 	if (err) {
 		char missing[256];
 
@@ -188,6 +280,12 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 			       strerror(-err));
 		goto fail;
 	}
+	if (s->compat_iter && o->iterate && !(s->uw = uwalk__new(s->fn, s->ctx))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (s->compat_sample || (o->iterate && s->compat_iter))
+		pr_debug("kernel fallbacks: %s", sampler__fallbacks(s));
 	pr_debug("start-up: BPF programs loaded and verified in %.1f ms", lap_ms(&t));
 	err = sampler_bpf__attach(s->skel);
 	if (err) {
@@ -246,6 +344,7 @@ void sampler__free(struct sampler *s)
 		if (s->pfds[cpu] >= 0)
 			close(s->pfds[cpu]);
 	sampler_bpf__destroy(s->skel);
+	uwalk__free(s->uw);
 	free(s->links);
 	free(s->pfds);
 	free(s);
@@ -287,7 +386,10 @@ static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 	__u32 zero = 0;
 	int fd, err;
 
-	if (bpf_program__fd(s->skel->progs.walk_tasks) < 0)
+	struct bpf_program *prog = s->compat_iter ? s->skel->progs.list_tasks :
+				   s->skel->progs.walk_tasks;
+
+	if (bpf_program__fd(prog) < 0)
 		return -ENOTSUP;	/* opened without iterate */
 	if (!++s->iter_gen)
 		s->iter_gen = 1;
@@ -304,7 +406,14 @@ static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 			io.link_info = &info;
 			io.link_info_len = sizeof(info);
 		}
-		s->iter_link = bpf_program__attach_iter(s->skel->progs.walk_tasks, &io);
+		s->iter_link = bpf_program__attach_iter(prog, &io);
+		/* Kernels before 6.1 take no pid filter; the program checks
+		 * the pid itself anyway. */
+		if (!s->iter_link && o->pid) {
+			io.link_info = NULL;
+			io.link_info_len = 0;
+			s->iter_link = bpf_program__attach_iter(prog, &io);
+		}
 		if (!s->iter_link) {
 			err = -errno;
 			s->iter_link = NULL;
@@ -316,25 +425,64 @@ static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 	if (fd < 0)
 		return -errno;
 	s->iter_fd = fd;
+	if (s->uw) {
+		uwalk__begin(s->uw);
+		s->iter_opts = *o;
+		s->carry_len = 0;
+	}
 	return 0;
+}
+
+/* compat_iter: the iterator's read is whole facts; each thread is walked
+ * here. */
+static void walk_facts(struct sampler *s, const char *buf, size_t n)
+{
+	int fd = bpf_map__fd(s->skel->maps.procs);
+	struct py_task_fact f;
+	struct py_proc p;
+	__u32 have = 0;
+	size_t take;
+
+	while (n) {
+		take = sizeof(f) - s->carry_len;
+		if (take > n)
+			take = n;
+		memcpy((char *)&s->carry + s->carry_len, buf, take);
+		s->carry_len += take;
+		buf += take;
+		n -= take;
+		if (s->carry_len < sizeof(f))
+			break;
+		f = s->carry;
+		s->carry_len = 0;
+		if (!have || have != f.pid) {
+			if (bpf_map_lookup_elem(fd, &f.pid, &p))
+				continue;	/* dropped since */
+			have = f.pid;
+		}
+		uwalk__thread(s->uw, &p, &f, s->iter_opts.frame_addrs, s->ucounts);
+	}
 }
 
 int sampler__iterate(struct sampler *s, const struct iterate_opts *o)
 {
-	/* The program writes a 4-byte token per thread it visits: a read
-	 * returns after this many threads. */
-	char buf[64 * sizeof(__u32)];
+	/* The program writes a 4-byte token per thread it visits (compat:
+	 * the thread's facts): a read returns after this many threads. */
+	char buf[64 * sizeof(struct py_task_fact)] __attribute__((aligned(8)));
+	size_t chunk = s->compat_iter ? sizeof(buf) : 64 * sizeof(__u32);
 	ssize_t n;
 	int err;
 
 	if (s->iter_fd < 0 && (err = iterate_begin(s, o)))
 		return err;
 	for (;;) {
-		n = read(s->iter_fd, buf, sizeof(buf));
+		n = read(s->iter_fd, buf, chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
+		if (s->compat_iter)
+			walk_facts(s, buf, n);
 		if (ring_buffer__consume(s->rb) < 0) {
 			n = -1;
 			break;
@@ -378,6 +526,8 @@ int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX])
 	for (int c = 0; !err && c < s->ncpus; c++)
 		for (int k = 0; k < PY_C__MAX; k++)
 			out[k] += vals[c].n[k];
+	for (int k = 0; !err && k < PY_C__MAX; k++)
+		out[k] += s->ucounts[k];
 	free(vals);
 	return err;
 }
