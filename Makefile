@@ -58,7 +58,7 @@ FLAGS_STAMP := $(OUTPUT)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum
 $(FLAGS_STAMP): | $(OUTPUT)
 	$(Q)rm -f $(OUTPUT)/flags.*; touch $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/pyspy.h $(wildcard bpf/*.bpf.h) $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -184,7 +184,12 @@ static __always_inline long walk_one(struct walk_ctx *w)
 	}
 	code = ld64(fb, off->frame_code, PY_FRAME_READ) & ~off->code_tag_mask;
 
-	idx = n & (PY_MAX_FRAMES - 1);
+	/* Masked after a barrier: else the compiler drops the mask, as n is
+	 * known to be below PY_MAX_FRAMES, and an older verifier (5.10), which
+	 * loses that bound when n is spilled, sees an unbounded index. */
+	idx = n;
+	asm volatile("" : "+r"(idx));
+	idx &= PY_MAX_FRAMES - 1;
 	fr = &s->rec.frames[idx];
 	if (w->addrs)	/* only dump --locals asks for them */
 		s->faddr[idx] = frame;

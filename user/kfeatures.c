@@ -43,24 +43,17 @@ const char *kfeatures__missing(const struct kfeatures *f, bool iterate, char *bu
 {
 	static const struct {
 		size_t at;
-		bool iterate_only;
 		const char *what;
 	} needs[] = {
-		{ offsetof(struct kfeatures, btf), false, "BTF (CONFIG_DEBUG_INFO_BTF)" },
-		{ offsetof(struct kfeatures, ringbuf), false, "BPF ring buffers (5.8)" },
-		{ offsetof(struct kfeatures, task_storage), false, "task storage maps (5.11)" },
-		{ offsetof(struct kfeatures, current_task_btf), false,
-		  "bpf_get_current_task_btf (5.11)" },
-		{ offsetof(struct kfeatures, loop), false, "bpf_loop (5.17)" },
-		{ offsetof(struct kfeatures, copy_from_user_task), true,
-		  "sleepable task iterators, bpf_copy_from_user_task (5.18)" },
+		{ offsetof(struct kfeatures, btf), "BTF (CONFIG_DEBUG_INFO_BTF)" },
+		{ offsetof(struct kfeatures, ringbuf), "BPF ring buffers and task iterators (5.8)" },
 	};
 	size_t n = 0;
 
 	buf[0] = 0;
 	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
-		if (*(const bool *)((const char *)f + needs[i].at) ||
-		    (needs[i].iterate_only && !iterate))
+		(void)iterate;	/* dump and --idle need nothing more */
+		if (*(const bool *)((const char *)f + needs[i].at))
 			continue;
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? ", " : "",
 			      needs[i].what);

@@ -23,8 +23,9 @@ void kfeatures__probe(struct kfeatures *f);
 /* Prints what was found (-v). */
 void kfeatures__log(const struct kfeatures *f);
 /*
- * What a command needs and the kernel lacks, as text for a message ("" when
- * nothing): iterate for dump and --idle, which need sleepable task iterators.
+ * What a command needs and the kernel lacks, with no fallback, as text for a
+ * message ("" when nothing). The rest (task storage, bpf_loop, sleepable
+ * iterators) have fallbacks: see sampler.c.
  */
 const char *kfeatures__missing(const struct kfeatures *f, bool iterate, char *buf, size_t len);
 

@@ -725,6 +725,10 @@ static void summary(struct collector *c, const char *path, const uint64_t *k)
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
 		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames, unreadable,
 		lost);
+	/* The same stacks, at a higher cost per sample: say why. */
+	if (*sampler__fallbacks(c->sampler))
+		fprintf(stderr, "pyspy-bpf: on this kernel, at a higher cost: %s\n",
+			sampler__fallbacks(c->sampler));
 	if (strcmp(path, "-"))
 		fprintf(stderr, "pyspy-bpf: %s\n", open_hint(c->o->out.format));
 }

@@ -118,12 +118,10 @@ static double lap_ms(struct timespec *t)
  * they use, the compat ones otherwise. Same records either way; only the
  * cost differs (see sampler__fallbacks()).
  */
-static void choose_fallbacks(struct sampler *s, const struct kfeatures *kf,
-			     const struct sampler_opts *o)
+static void choose_fallbacks(struct sampler *s, const struct kfeatures *kf)
 {
 	s->compat_sample = !(kf->loop && kf->task_storage && kf->current_task_btf);
 	s->compat_iter = !(kf->loop && kf->copy_from_user_task);
-	(void)o;
 }
 
 /*
@@ -192,14 +190,18 @@ static int open_and_load(struct sampler *s, const struct sampler_opts *o,
 
 const char *sampler__fallbacks(const struct sampler *s)
 {
-	if (s->compat_sample && s->compat_iter)
+	bool cs = s->compat_sample && s->skel &&
+		  bpf_program__fd(s->skel->progs.on_sample_compat) >= 0;
+	bool ci = s->compat_iter && s->uw;
+
+	if (cs && ci)
 		return "stacks walked in bounded loops, threads cached by tid in a hash "
 		       "(no bpf_loop / task storage); dump and --idle walk stacks in the "
 		       "collector (no bpf_copy_from_user_task)";
-	if (s->compat_sample)
+	if (cs)
 		return "stacks walked in bounded loops, threads cached by tid in a hash "
 		       "(no bpf_loop / task storage)";
-	if (s->compat_iter)
+	if (ci)
 		return "dump and --idle walk stacks in the collector (no bpf_copy_from_user_task)";
 	return "";
 }
@@ -246,7 +248,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		pr_debug("start-up: kernel features probed in %.1f ms", lap_ms(&t));
 	}
 	if (probed)
-		choose_fallbacks(s, &kf, o);
+		choose_fallbacks(s, &kf);
 	force_fallbacks(s);
 	err = open_and_load(s, o, &oo);
 	if (err && err != -ENOENT && !probed) {
@@ -256,12 +258,23 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 
 		kfeatures__probe(&kf);
 		probed = true;
-		choose_fallbacks(s, &kf, o);
+		choose_fallbacks(s, &kf);
 		if (cs != s->compat_sample || ci != s->compat_iter) {
 			sampler_bpf__destroy(s->skel);
 			s->skel = NULL;
 			err = open_and_load(s, o, &oo);
 		}
+	}
+	if (err && err != -ENOENT && !(s->compat_sample && s->compat_iter)) {
+		/* A kernel newer than this build that refuses the modern
+		 * programs for a reason of its own: the old ones use less. */
+		pr_debug("the BPF programs did not load (%s): trying the fallbacks",
+			 strerror(-err));
+		sampler_bpf__destroy(s->skel);
+		s->skel = NULL;
+		s->compat_sample = s->compat_iter = true;
+		if (!open_and_load(s, o, &oo))
+			err = 0;
 	}
 	if (err == -ENOENT) {
 		pr_err("cannot open the BPF object: %s", strerror(ENOENT));
@@ -284,8 +297,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (s->compat_sample || (o->iterate && s->compat_iter))
-		pr_debug("kernel fallbacks: %s", sampler__fallbacks(s));
+	pr_debug("kernel fallbacks: %s", *sampler__fallbacks(s) ? sampler__fallbacks(s) : "none");
 	pr_debug("start-up: BPF programs loaded and verified in %.1f ms", lap_ms(&t));
 	err = sampler_bpf__attach(s->skel);
 	if (err) {

@@ -60,18 +60,23 @@ INTERPRETERS = list_interpreters()
 SANITIZED_ERAS = [(2, 7), (3, 6), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15)]
 
 
-def interpreters_for_this_build():
-    if not os.path.exists(PROFILER) or os.environ.get("PYSPY_ALL_INTERPRETERS") == "1" or \
-            not sanitized(PROFILER):
-        return INTERPRETERS
+def one_per_era():
+    """One build per layout era: a static (Debian) one where the era has
+    one, else a shared one."""
     picked, seen = [], set()
-    # a static (Debian) build where the era has one, the others are shared
     for i in sorted(INTERPRETERS, key=lambda i: not i.label.startswith("debian")):
         era = i.version[:2]
         if era in SANITIZED_ERAS and era not in seen:
             seen.add(era)
             picked.append(i)
     return sorted(picked, key=lambda i: INTERPRETERS.index(i))
+
+
+def interpreters_for_this_build():
+    if not os.path.exists(PROFILER) or os.environ.get("PYSPY_ALL_INTERPRETERS") == "1" or \
+            not sanitized(PROFILER):
+        return INTERPRETERS
+    return one_per_era()
 
 
 def pytest_generate_tests(metafunc):
@@ -81,6 +86,9 @@ def pytest_generate_tests(metafunc):
         if marker:
             wanted = [i for i in wanted if i.version[:2] in marker.args[0]]
         metafunc.parametrize("interp", wanted, ids=[i.label for i in wanted])
+    if "era_interp" in metafunc.fixturenames:
+        wanted = one_per_era()
+        metafunc.parametrize("era_interp", wanted, ids=[i.label for i in wanted])
 
 
 def pytest_configure(config):
@@ -168,10 +176,11 @@ def wait_cpu(pid, seconds, timeout=120):
     return got
 
 
-def run_profiler(args, timeout=120):
+def run_profiler(args, timeout=120, env_extra=None):
+    env = dict(os.environ, **env_extra) if env_extra else None
     return subprocess.run([PROFILER] + list(args), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, env=env)
 
 
 def parse_raw(text):
