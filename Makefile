@@ -46,7 +46,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak kernel-test
+.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak kernel-test check-sanitized sanitized-pass
 
 all: pyspy-bpf
 
@@ -113,6 +113,20 @@ test: pyspy-bpf interpreters
 	$(Q)tests/fuzz/run --replay-only
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
 
+# CI's second pass: the collector built with ASan + LSan + UBSan, run by the
+# unit tests and by the end-to-end tests that feed it hostile, racing or
+# churning input, and its own stack walker (the kernel fallbacks). `make
+# test` ran the whole suite on the plain build; the fuzz targets are
+# sanitized builds already.
+SANITIZED_E2E ?= tests/e2e/test_faults.py tests/e2e/test_hostile.py \
+	tests/e2e/test_escape.py tests/e2e/test_fallbacks.py
+check-sanitized:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 sanitized-pass
+
+sanitized-pass: pyspy-bpf interpreters
+	$(Q)$(MAKE) --no-print-directory unit
+	$(PYTHON) -m pytest -ra $(SANITIZED_E2E) $(PYTEST_ARGS)
+
 # libFuzzer targets: each for FUZZ_SECONDS (default 60); fuzz-quick is CI's
 # short pass over the committed corpus.
 FUZZ_SECONDS ?= 60
@@ -129,7 +143,8 @@ soak: pyspy-bpf interpreters
 		-k "churn or soak" $(PYTEST_ARGS)
 
 # Debian kernels booted under qemu (TCG), the real binary run inside each;
-# KERNELS="5.10 6.1 ..." for a subset. Minutes; never part of `make test`.
+# KERNELS="5.10 6.1 ..." for a subset. Minutes; CI runs it, `make test`
+# does not.
 kernel-test: pyspy-bpf
 	OUTPUT=$(OUTPUT) KERNELS="$(KERNELS)" scripts/kernel-test $(KERNEL_TEST_ARGS)
 

@@ -12,19 +12,27 @@
 #ifndef PYSPY_WALKER_H
 #define PYSPY_WALKER_H
 
-/* Loads from the read windows; offsets come from the table, so clamp them. */
+/* Loads from the read windows; offsets come from the table, so clamp them.
+ * The table may come from the target (_Py_DebugOffsets): in userspace an
+ * odd offset must not be an unaligned load. */
+#ifdef __bpf__
+#define LOAD(type, p) (*(const type *)(p))
+#else
+#define LOAD(type, p) ({ type v_; __builtin_memcpy(&v_, (p), sizeof(v_)); v_; })
+#endif
+
 static __always_inline __u64 ld64(const __u8 *buf, __u32 off, __u32 size)
 {
 	if (off > size - 8)
 		return 0;
-	return *(const __u64 *)(buf + off);
+	return LOAD(__u64, buf + off);
 }
 
 static __always_inline __u32 ld32(const __u8 *buf, __u32 off, __u32 size)
 {
 	if (off > size - 4)
 		return 0;
-	return *(const __u32 *)(buf + off);
+	return LOAD(__u32, buf + off);
 }
 
 static __always_inline __u32 max16(__u32 a, __u32 b)
