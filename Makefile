@@ -66,8 +66,10 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-# Every collector object may include a skeleton.
-$(USER_OBJS): $(SKELS)
+# The skeletons exist before any collector object is compiled; which object
+# includes one (sampler.o) is in the compiler's dependency files, so a BPF
+# edit recompiles that object alone.
+$(USER_OBJS): | $(SKELS)
 
 $(OUTPUT)/user/%.o: user/%.c $(FLAGS_STAMP) | $(OUTPUT)/user
 	$(call msg,CC,$@)
