@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "pyelf.h"
 #include "hashmap.h"
 #include "log.h"
@@ -671,14 +672,6 @@ static void refresh_py_names(struct py_process *p, size_t max)
 #define NAMES_BURST_NS (100 * 1000000LL)
 #define NAMES_WAIT_MIN_NS 1000000000ULL
 #define NAMES_WAIT_MAX_NS (60 * 1000000000ULL)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static uint64_t thread_cpu_ns(void)
 {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "aggregate.h"
 #include "hashmap.h"
 #include "log.h"
@@ -120,14 +121,6 @@ static void on_signal(int sig)
 		stop_requested = sig;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static bool host_wide(const struct collector *c)
 {
 	return c->o->npids == 0 && !c->o->command;
@@ -212,12 +205,12 @@ static void schedule(struct collector *c, pid_t pid)
 		}
 	}
 	pd->tries = 0;
-	pd->next_ns = now_ns();
+	pd->next_ns = mono_ns();
 }
 
 static void run_pending(struct collector *c)
 {
-	uint64_t now = now_ns(), key;
+	uint64_t now = mono_ns(), key;
 	pid_t due[256];
 	size_t pos = 0, n = 0, i;
 	void *v;
@@ -490,7 +483,7 @@ static void drain(struct collector *c)
 	for (i = 0; i < c->nchanges; i++)
 		apply_change(c, c->changes[i].pid, c->changes[i].exec);
 	c->nchanges = 0;
-	sweep(c, now_ns());
+	sweep(c, mono_ns());
 }
 
 static int on_record(void *ctx, const void *data, size_t size)
@@ -1021,7 +1014,7 @@ int cmd_record(struct record_opts *o)
 	bool status_tty = !o->top && isatty(STDERR_FILENO), watched;
 	uint64_t next_status = 0, next_flush = 0, interval_mono = 0, interval_unix = 0;
 	uint64_t period = DRAIN_MIN_NS, cur_period = DRAIN_MIN_NS;
-	uint64_t churn = 0, nprocs = 0, t0 = now_ns();
+	uint64_t churn = 0, nprocs = 0, t0 = mono_ns();
 
 	c.family = hashmap__new();
 	c.memo = stack_memo__new();
@@ -1065,7 +1058,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_OUTPUT;
 		goto cleanup;
 	}
-	pr_debug("start-up: output checked at %.1f ms", (now_ns() - t0) / 1e6);
+	pr_debug("start-up: output checked at %.1f ms", (mono_ns() - t0) / 1e6);
 	if (o->upload_url) {
 		struct upload_opts uo = { .url = o->upload_url };
 
@@ -1102,7 +1095,7 @@ int cmd_record(struct record_opts *o)
 	}
 	if (o->npids)
 		pr_debug("start-up: %d target%s read at %.1f ms", o->npids, o->npids > 1 ? "s" : "",
-			 (now_ns() - t0) / 1e6);
+			 (mono_ns() - t0) / 1e6);
 
 	if (o->command) {
 		err = start_command(&c, o->command, &go_fd);
@@ -1118,7 +1111,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_KERNEL;
 		goto cleanup;
 	}
-	pr_debug("start-up: sampler ready at %.1f ms", (now_ns() - t0) / 1e6);
+	pr_debug("start-up: sampler ready at %.1f ms", (mono_ns() - t0) / 1e6);
 	err = waiter_open(&c);
 	if (err)
 		pr_debug("sleeping on the clock alone: %s", strerror(-err));
@@ -1138,7 +1131,7 @@ int cmd_record(struct record_opts *o)
 	for (i = 0; i < o->npids; i++)
 		try_attach(&c, o->pids[i], true);
 	pr_debug("start-up: processes attached: %zu%s, at %.1f ms", hashmap__size(c.procs),
-		 host_wide(&c) ? " (/proc scanned)" : "", (now_ns() - t0) / 1e6);
+		 host_wide(&c) ? " (/proc scanned)" : "", (mono_ns() - t0) / 1e6);
 	if (go_fd >= 0) {
 		/* Attached: let the command run. */
 		if (write(go_fd, "g", 1) != 1)
@@ -1151,7 +1144,7 @@ int cmd_record(struct record_opts *o)
 		status = EXIT_NO_PROCESS;
 		goto cleanup;
 	}
-	start_ns = now_ns();
+	start_ns = mono_ns();
 	if (log_verbose) {
 		/* The rest of the time, it waited for a CPU (a loaded host). */
 		struct timespec cpu;
@@ -1183,7 +1176,7 @@ int cmd_record(struct record_opts *o)
 	interval_unix = o->out.start_unix_ns;
 	next_flush = start_ns + (uint64_t)(o->interval * 1e9);
 	while (!stop_requested) {
-		uint64_t now = now_ns(), wake;
+		uint64_t now = mono_ns(), wake;
 
 		if (end_ns && now >= end_ns)
 			break;
@@ -1248,7 +1241,7 @@ int cmd_record(struct record_opts *o)
 			wake = next_tick;
 		if (end_ns && end_ns < wake)
 			wake = end_ns;
-		now = now_ns();
+		now = mono_ns();
 		/* Woken early: the ring is filling, or a target exited. */
 		if (wake > now && sleep_ns(&c, wake - now))
 			next_drain = 0;
@@ -1258,10 +1251,10 @@ int cmd_record(struct record_opts *o)
 	if (status_tty)
 		live_status(&c, 0, true);
 	sampler__counters(c.sampler, counters);
-	o->out.duration_s = (now_ns() - start_ns) / 1e9;
+	o->out.duration_s = (mono_ns() - start_ns) / 1e9;
 	if (continuous) {
 		/* SIGTERM / the duration: the last, partial interval too. */
-		err = flush_interval(&c, interval_unix, interval_mono, now_ns());
+		err = flush_interval(&c, interval_unix, interval_mono, mono_ns());
 		status = err ? EXIT_OUTPUT : EXIT_OK;
 		goto cleanup;
 	}

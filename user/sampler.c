@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "kfeatures.h"
 #include "log.h"
 #include "sampler.h"
@@ -376,14 +377,6 @@ void sampler__del_proc(struct sampler *s, pid_t pid)
 	__u32 key = pid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* A new pass: the configuration, the link (its pid filter makes the kernel

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include "clock.h"
 #include "log.h"
 #include "upload.h"
 
@@ -120,14 +121,6 @@ static void curl_init(void)
 	curl_init_err = load_curl();
 	if (!curl_init_err && lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		curl_init_err = -ENOMEM;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* ---- the name query value ---- */
@@ -351,7 +344,7 @@ static int progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t 
 	struct uploader *u = arg;
 	uint64_t at = atomic_load(&u->abort_ns);
 
-	return at && now_ns() >= at;
+	return at && mono_ns() >= at;
 }
 
 /* Returns the HTTP status, or 0 with errbuf set when no answer came. */
@@ -422,7 +415,7 @@ static enum note settle(struct uploader *u, struct item *it, long code)
 	}
 	note = u->down ? N_STILL_DOWN : N_DOWN;
 	u->down = true;
-	back_off(u, now_ns());
+	back_off(u, mono_ns());
 	if (u->max_retries && it->tries >= u->max_retries) {
 		u->st.dropped_retries++;
 		item_free(it);
@@ -476,7 +469,7 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&u->mu);
 	for (;;) {
-		uint64_t now = now_ns(), wake;
+		uint64_t now = mono_ns(), wake;
 		unsigned int timeout_ms = u->timeout_ms;
 		long code;
 
@@ -616,7 +609,7 @@ int uploader__new(struct uploader **out, const struct upload_opts *o)
 	u->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
 	if (u->backoff_max_ms < u->backoff_min_ms)
 		u->backoff_max_ms = u->backoff_min_ms;
-	u->seed = (unsigned int)(now_ns() ^ ((uint64_t)getpid() << 16));
+	u->seed = (unsigned int)(mono_ns() ^ ((uint64_t)getpid() << 16));
 	u->base = strdup(o->url);
 	u->shown = strip_userinfo(o->url);
 	if (!u->base || !u->shown) {
@@ -720,7 +713,7 @@ void uploader__free(struct uploader *u, unsigned int flush_s)
 		return;
 	pthread_mutex_lock(&u->mu);
 	u->stopping = true;
-	u->deadline_ns = now_ns() + flush_s * 1000000000ULL;
+	u->deadline_ns = mono_ns() + flush_s * 1000000000ULL;
 	atomic_store(&u->abort_ns, u->deadline_ns);
 	pthread_cond_signal(&u->cv);
 	pthread_mutex_unlock(&u->mu);

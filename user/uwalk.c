@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <linux/types.h>
+#include "clock.h"
 #include "hashmap.h"
 #include "remote.h"
 #include "uwalk.h"
@@ -142,14 +143,6 @@ static struct proc_index *index_proc(struct uwalk *u, struct walk_ctx *w)
 	if (!pi->whole)
 		count(PY_C_INDEX_SHORT);
 	return pi;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 void uwalk__thread(struct uwalk *u, const struct py_proc *p, const struct py_task_fact *f,
