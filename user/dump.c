@@ -18,7 +18,7 @@
 #include "paths.h"
 #include "pyobj.h"
 #include "pyproc.h"
-#include "record.h"
+#include "exitcode.h"
 #include "sampler.h"
 #include "stack.h"
 #include "textesc.h"

@@ -5,21 +5,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "exitcode.h"
 #include "output.h"
 
 #define MAX_PIDS 64
 #define MAX_TAGS 32
-
-/* Exit statuses, one per kind of failure, so scripts can tell them apart. */
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_FAILURE_ = 1,	/* runtime failure, or missing privileges */
-	EXIT_USAGE = 2,
-	EXIT_NO_PROCESS = 3,	/* the pid does not exist */
-	EXIT_NOT_PYTHON = 4,	/* the pid runs no CPython pyspy-bpf can read */
-	EXIT_OUTPUT = 5,	/* the output file cannot be created */
-	EXIT_KERNEL = 6,	/* BPF / BTF / perf events unavailable */
-};
 
 struct record_opts {
 	pid_t pids[MAX_PIDS];
