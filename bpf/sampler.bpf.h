@@ -46,7 +46,11 @@ struct sample_scratch {
 	/* Threads found without a search and given no cache entry yet. */
 	__u32 seen[SEEN_TIDS];
 	__u32 seen_pos;
-	__u8 tbuf[PY_TSTATE_READ];
+	/* The read windows take 8-byte loads at 8-byte field offsets: they
+	 * start 8-aligned, whatever the fields above add up to (a 4-byte
+	 * misalignment is undefined in the collector's walker, and strict
+	 * alignment verifiers refuse it). */
+	__u8 tbuf[PY_TSTATE_READ] __attribute__((aligned(8)));
 	__u8 fbuf[PY_FRAME_READ];
 	__u8 cbuf[CODE_BUF];
 	__u8 gbuf[32];		/* struct _gil_runtime_state prefix */
@@ -61,6 +65,12 @@ struct sample_scratch {
 	struct py_addrs_hdr addrs;
 	__u64 faddr[PY_MAX_FRAMES];
 };
+
+_Static_assert(__builtin_offsetof(struct sample_scratch, tbuf) % 8 == 0 &&
+	       __builtin_offsetof(struct sample_scratch, fbuf) % 8 == 0 &&
+	       __builtin_offsetof(struct sample_scratch, cbuf) % 8 == 0 &&
+	       __builtin_offsetof(struct sample_scratch, gbuf) % 8 == 0 &&
+	       __builtin_offsetof(struct sample_scratch, win) % 8 == 0, "aligned read windows");
 
 /* Task states and flags the iterator checks (stable kernel ABI values). */
 #define TASK_RUNNING_STATE 0

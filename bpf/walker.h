@@ -124,7 +124,10 @@ static __always_inline const __u8 *frame_window(struct walk_ctx *w, __u64 frame,
 		return NULL;
 	if (!(frame >= s->win_base && end <= s->win_base + s->win_len)) {
 		lo = frame & ~(__u64)(WIN_PAGE - 1);
-		if (s->chunk && frame >= s->chunk && end <= s->chunk + PY_DATASTACK_MIN)
+		/* A real chunk is an allocation, aligned; a misaligned one
+		 * would misalign the window and every load from it. */
+		if (s->chunk && !(s->chunk & 7) && frame >= s->chunk &&
+		    end <= s->chunk + PY_DATASTACK_MIN)
 			lo = s->chunk;
 		start = end > WIN_MAX ? end - WIN_MAX : 0;
 		if (start < lo)

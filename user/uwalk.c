@@ -106,8 +106,8 @@ static struct proc_index *index_proc(struct uwalk *u, struct walk_ctx *w)
 {
 	struct sample_scratch *s = w->s;
 	struct proc_index *pi = hashmap__get(u->procs, w->pid);
-	__u64 interp, next;
-	__u32 visited = 0;
+	__u64 interp, next, mark = 0;
+	__u32 visited = 0, lap = 1, since = 0;
 	int step;
 
 	if (pi)
@@ -132,6 +132,21 @@ static struct proc_index *index_proc(struct uwalk *u, struct walk_ctx *w)
 			break;
 		if (step == STEP_MOVED)
 			continue;
+		/*
+		 * A thread state seen before: the list loops (a thread state
+		 * freed and reused while it is read, or garbage), and every
+		 * one on the loop is in the index. Without this a loop costs
+		 * PY_MAX_INDEX reads per pass. The mark moves to the current
+		 * thread state at each power of two steps (Brent): any loop is
+		 * caught within twice its length plus its lead-in.
+		 */
+		if (s->tstate == mark)
+			break;
+		if (++since == lap) {
+			mark = s->tstate;
+			lap <<= 1;
+			since = 0;
+		}
 		next = ld64(s->tbuf, s->proc.off.tstate_thread_id, PY_TSTATE_READ);
 		if (next && !hashmap__get(pi->by_pthread, next) &&
 		    hashmap__put(pi->by_pthread, next, (void *)(uintptr_t)s->tstate))

@@ -6,8 +6,9 @@ Seeds are small and real where the repository has real data: line tables
 and string cases from tests/fixtures, _Py_DebugOffsets blocks dumped from
 live interpreters, maps lines in the kernel's format, tiny ELF files built
 here with the symbols and version strings an interpreter has. The
-fuzz_record seeds come from the target itself (it knows the offset tables):
-run tests/fuzz/run --replay-only first so that its binary exists.
+fuzz_record and fuzz_uwalk seeds come from the targets themselves (they
+know the offset tables): run tests/fuzz/run --replay-only first so that
+their binaries exist.
 
     tests/fuzz/gen_corpus.py [--output-dir DIR]
 """
@@ -268,12 +269,13 @@ def textesc_seeds(c):
                   bytes([outlen & 0xff, outlen >> 8, cols]) + name)
 
 
-def record_seeds(c, base):
-    binary = os.path.join(ROOT, ".output", "fuzz", "fuzz_record")
+def binary_seeds(c, target, env):
+    """Seeds a target writes itself (it knows the offset tables)."""
+    binary = os.path.join(ROOT, ".output", "fuzz", "fuzz_" + target)
     if not os.path.exists(binary):
-        print("gen_corpus: %s not built, no fuzz_record seeds" % binary, file=sys.stderr)
+        print("gen_corpus: %s not built, no fuzz_%s seeds" % (binary, target), file=sys.stderr)
         return
-    env = dict(os.environ, FUZZ_RECORD_SEEDS=c.dir)
+    env = dict(os.environ, **{env: c.dir})
     subprocess.run([binary], env=env, check=True, stdout=subprocess.DEVNULL)
     c.n = len(os.listdir(c.dir))
 
@@ -289,9 +291,10 @@ def main():
         c = Corpus(args.output_dir, target)
         fn(c)
         print("%-14s %d seeds" % (target, c.n))
-    c = Corpus(args.output_dir, "record")
-    record_seeds(c, args.output_dir)
-    print("%-14s %d seeds" % ("record", c.n))
+    for target, env in (("record", "FUZZ_RECORD_SEEDS"), ("uwalk", "FUZZ_UWALK_SEEDS")):
+        c = Corpus(args.output_dir, target)
+        binary_seeds(c, target, env)
+        print("%-14s %d seeds" % (target, c.n))
 
 
 if __name__ == "__main__":
