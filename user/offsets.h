@@ -46,7 +46,7 @@ struct py_obj_offsets {
 	__u16 dict_keys;	/* PyDictObject.ma_keys (3.x) */
 	__u16 dict_values;	/* PyDictObject.ma_values (3.x) */
 
-	/* Objects read by user/pyobj.c (dump --locals, thread names). */
+	/* Objects read by user/pyobj_*.c (dump --locals, thread names). */
 	__u16 interp_modules;	/* PyInterpreterState.modules / imports.modules (3.12+) */
 	__u16 module_dict;	/* PyModuleObject.md_dict */
 	__u16 type_basicsize;	/* PyTypeObject.tp_basicsize */

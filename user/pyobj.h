@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Python objects read out of a live process (dump --locals, thread names).
+ * Implemented in user/pyobj_*.c; user/pyobj_int.h says which file does what.
  *
  * Everything read from the target is hostile: pointers may dangle, lengths
  * may be garbage, containers may contain themselves, and the process keeps

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Objects for the reader of live Python objects (user/pyobj.c, tested by
+# Objects for the reader of live Python objects (user/pyobj_*.c, tested by
 # tests/unit/test_pyobj.c). Runs on 2.7 and 3.x (no f-strings).
 #
 # Starts two threads ("worker-a", and one with the default name), then calls

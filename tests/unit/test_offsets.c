@@ -326,7 +326,7 @@ static void check_entry(const struct py_offsets_entry *e)
 		assert_true(ob->str_unicode_size27 == 2 || ob->str_unicode_size27 == 4);
 	}
 
-	/* objects read by user/pyobj.c */
+	/* objects read by user/pyobj_*.c */
 	assert_true(ob->interp_modules >= 16 && ob->interp_modules % 8 == 0);
 	assert_int_equal(ob->module_dict, 16);
 	assert_true(ob->type_basicsize > ob->type_name);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * user/pyobj.c: reprs, frame locals and thread names read from a process.
+ * user/pyobj_*.c: reprs, frame locals and thread names read from a process.
  *
  * 1. Fake objects: for every version in the offsets table, objects laid out
  *    with that version's offsets are built in this process's memory and read
