@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pystr.h"
+#include "utf8.h"
 
 struct writer {
 	char *out;
@@ -101,25 +102,7 @@ static bool is_surrogate(uint32_t cp)
 /* UTF-8 of a code point that is <= U+10FFFF and not a surrogate. */
 static void unit_utf8(struct unit *u, uint32_t cp)
 {
-	if (cp < 0x80) {
-		u->s[0] = (char)cp;
-		u->len = 1;
-	} else if (cp < 0x800) {
-		u->s[0] = (char)(0xc0 | cp >> 6);
-		u->s[1] = (char)(0x80 | (cp & 0x3f));
-		u->len = 2;
-	} else if (cp < 0x10000) {
-		u->s[0] = (char)(0xe0 | cp >> 12);
-		u->s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u->s[2] = (char)(0x80 | (cp & 0x3f));
-		u->len = 3;
-	} else {
-		u->s[0] = (char)(0xf0 | cp >> 18);
-		u->s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u->s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u->s[3] = (char)(0x80 | (cp & 0x3f));
-		u->len = 4;
-	}
+	u->len = utf8__put(u->s, cp);
 }
 
 /* Backslash, then c, then ndigits lowercase hex digits of v (0 for none). */
@@ -159,52 +142,13 @@ int pystr__decode(unsigned kind, const void *data, size_t nchars, char *out,
 	return writer_end(&w, 0);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s[0 .. n), or 0 if s[0] does
- * not start one (Unicode Table 3-7: no overlong forms, no surrogates,
- * nothing above U+10FFFF).
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (s[i] < lo || s[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return len;
-}
-
 int pystr__from_bytes(const void *data, size_t len, char *out, size_t outlen)
 {
 	const unsigned char *s = data;
 	struct writer w;
 	struct unit u;
 	size_t i = 0, n;
+	uint32_t cp;
 	int err;
 
 	err = check_args(1, data, len, out, outlen);
@@ -213,7 +157,7 @@ int pystr__from_bytes(const void *data, size_t len, char *out, size_t outlen)
 	if (writer_init(&w, out, outlen))
 		return -ENOSPC;
 	while (i < len) {
-		n = utf8_seq_len(s + i, len - i);
+		n = utf8__decode((const char *)s + i, len - i, &cp);
 		if (n) {
 			if (!writer_put(&w, (const char *)s + i, n))
 				return writer_end(&w, -ENOSPC);

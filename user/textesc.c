@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "textesc.h"
+#include "utf8.h"
 
 /* Longest escape: "\u202e". */
 #define ESC_MAX 6
@@ -116,63 +117,3 @@ void textesc__fputs(const char *s, FILE *f)
 	fwrite(s, 1, run, f);
 }
 
-size_t utf8__next(const char *str, size_t n, uint32_t *cp)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t c, min;
-	size_t len, i;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		goto bad;
-	}
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		goto bad;
-	*cp = c;
-	return len;
-bad:
-	*cp = 0xfffd;
-	return 1;
-}
-
-size_t utf8__put(char *buf, uint32_t cp)
-{
-	unsigned char *b = (unsigned char *)buf;
-
-	if (cp < 0x80) {
-		b[0] = cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		b[0] = 0xc0 | cp >> 6;
-		b[1] = 0x80 | (cp & 0x3f);
-		return 2;
-	}
-	if (cp < 0x10000) {
-		b[0] = 0xe0 | cp >> 12;
-		b[1] = 0x80 | (cp >> 6 & 0x3f);
-		b[2] = 0x80 | (cp & 0x3f);
-		return 3;
-	}
-	b[0] = 0xf0 | cp >> 18;
-	b[1] = 0x80 | (cp >> 12 & 0x3f);
-	b[2] = 0x80 | (cp >> 6 & 0x3f);
-	b[3] = 0x80 | (cp & 0x3f);
-	return 4;
-}

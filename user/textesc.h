@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "utf8.h"	/* the escapers' readers and writers use it too */
 
 /*
  * s escaped into out. Returns the length written (without the NUL), or
@@ -54,13 +55,5 @@ void textesc__fputs(const char *s, FILE *f);
 /* Whether cp is one of the bidi controls or line separators above. */
 bool textesc__reorders(uint32_t cp);
 
-/*
- * Decodes one code point from s (at most n bytes); returns its length and
- * sets *cp, or 1 with *cp = U+FFFD for a byte that starts no valid
- * sequence (overlong forms and surrogates included).
- */
-size_t utf8__next(const char *s, size_t n, uint32_t *cp);
-/* Appends cp as UTF-8 to buf (4 bytes room); returns the length. */
-size_t utf8__put(char *buf, uint32_t cp);
 
 #endif

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "upload.h"
+#include "utf8.h"
 
 #define DEFAULT_TIMEOUT_S 10
 #define DEFAULT_MAX_QUEUE 64
@@ -145,46 +146,6 @@ static bool is_blank(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		unsigned int need, cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (unsigned int k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
 int upload__check_name(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
@@ -220,7 +181,7 @@ int upload__check_label(const char *kv)
 	for (size_t i = 0; i < vlen; i++)
 		if (v[i] < 0x20 || v[i] == 0x7f || v[i] == ',' || v[i] == '}')
 			return -EINVAL;
-	return utf8_valid(v, vlen) ? 0 : -EINVAL;
+	return utf8__valid((const char *)v, vlen) ? 0 : -EINVAL;
 }
 
 struct sbuf {

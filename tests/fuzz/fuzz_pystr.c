@@ -2,7 +2,7 @@
 /*
  * pystr__decode / from_bytes / repr_str / repr_bytes on hostile contents,
  * at a fuzzed output size.
- * fuzz-sources: user/pystr.c
+ * fuzz-sources: user/pystr.c user/utf8.c
  *
  * Input: function (1 byte), kind (1: 1, 2, 4 or a bad kind), output size (2,
  * little endian), then the code units. Input and output buffers are exactly

@@ -2,7 +2,7 @@
 /*
  * textesc__str / textesc__cols / textesc__fputs on hostile names, at a
  * fuzzed output size and width.
- * fuzz-sources: user/textesc.c
+ * fuzz-sources: user/textesc.c user/utf8.c
  *
  * Input: output size (2, little endian), width (1), then the text (cut at
  * its first NUL). Checked, per textesc.h: the full result is at most 4

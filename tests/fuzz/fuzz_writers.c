@@ -12,7 +12,7 @@
  * fuzz-sources: user/aggregate.c user/hashmap.c user/json.c user/out_common.c
  *               user/out_raw.c user/out_flamegraph.c user/out_speedscope.c
  *               user/out_chrometrace.c user/out_pprof.c user/output.c
- *               user/protobuf.c user/textesc.c
+ *               user/protobuf.c user/textesc.c user/utf8.c
  * fuzz-libs: -lz -lm
  *
  * Input: format (1 byte), options (1), then commands: 'F' a frame (name,
