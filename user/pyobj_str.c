@@ -24,7 +24,7 @@ static int str_data(struct ctx *c, uint64_t addr, const struct tinfo *t, uint64_
 	const struct py_obj_offsets *o = c->o;
 	const struct str_layout *sl = c->r->sl;
 	uint8_t hdr[128];
-	uint32_t state;
+	size_t hsize;
 	int err;
 
 	switch (t->kind) {
@@ -44,19 +44,14 @@ static int str_data(struct ctx *c, uint64_t addr, const struct tinfo *t, uint64_
 			return -EINVAL;
 		break;
 	case K_STR:
-		if (sl->ascii_size > sizeof(hdr) || sl->state + 4u > sl->ascii_size ||
-		    sl->length + 8u > sl->ascii_size)
+		if (sl->ascii_size > sizeof(hdr))
 			return -EINVAL;
 		if ((err = pyobj_rd(c, addr, hdr, sl->ascii_size)))
 			return err;
-		*n = ld64(hdr, sl->length);
-		state = ld32(hdr, sl->state);
-		*kind = (state >> sl->kind_shift) & ((1u << o->str_kind_bits) - 1);
-		if (!((state >> sl->compact_bit) & 1))
-			return -EINVAL;	/* legacy string (pre-3.12 C API) */
-		if (*kind != 1 && *kind != 2 && *kind != 4)
+		/* A legacy string (pre-3.12 C API) is one we cannot read. */
+		if (str_layout__chars(sl, hdr, sl->ascii_size, n, kind, &hsize))
 			return -EINVAL;
-		*data = addr + (((state >> sl->ascii_bit) & 1) ? sl->ascii_size : sl->compact_size);
+		*data = addr + hsize;
 		break;
 	default:
 		return -EINVAL;

@@ -167,11 +167,28 @@ static bool is_str(const struct str_layout *sl, const uint8_t *hdr, size_t n)
 	return type == sl->str_type;
 }
 
+int str_layout__chars(const struct str_layout *sl, const uint8_t *hdr, size_t hlen,
+		      uint64_t *len, unsigned int *kind, size_t *hsize)
+{
+	uint32_t state;
+
+	if (sl->state + 4u > hlen || sl->length + 8u > hlen)
+		return -EINVAL;
+	memcpy(len, hdr + sl->length, sizeof(*len));
+	memcpy(&state, hdr + sl->state, sizeof(state));
+	*kind = (state >> sl->kind_shift) & 7;
+	if (!(state & (1u << sl->compact_bit)))
+		return -ENOTSUP;	/* legacy, non-compact strings (pre-3.12 C API) */
+	if (*kind != 1 && *kind != 2 && *kind != 4)
+		return -EINVAL;
+	*hsize = (state & (1u << sl->ascii_bit)) ? sl->ascii_size : sl->compact_size;
+	return 0;
+}
+
 int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out, size_t outlen)
 {
 	uint8_t hdr[128], data[SYMCACHE_MAX_STR * 4];
 	uint64_t len;
-	uint32_t state;
 	unsigned int kind;
 	size_t hsize, nbytes;
 	int err;
@@ -194,21 +211,14 @@ int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out,
 		err = pystr__from_bytes(data, len, out, outlen);
 		return err < 0 && err != -ENOSPC ? err : 0;
 	}
-	if (sl->compact_size > sizeof(hdr) || sl->ascii_size > sizeof(hdr) ||
-	    sl->state + 4u > sizeof(hdr) || sl->length + 8u > sizeof(hdr))
+	if (sl->ascii_size > sizeof(hdr))
 		return -EINVAL;
 	if ((err = remote_read(pid, addr, hdr, sl->ascii_size)))
 		return err;
 	if (!is_str(sl, hdr, sl->ascii_size))
 		return -EINVAL;
-	memcpy(&len, hdr + sl->length, sizeof(len));
-	memcpy(&state, hdr + sl->state, sizeof(state));
-	kind = (state >> sl->kind_shift) & 7;
-	if (!(state & (1u << sl->compact_bit)))
-		return -ENOTSUP;	/* legacy, non-compact strings: not in code objects */
-	if (kind != 1 && kind != 2 && kind != 4)
-		return -EINVAL;
-	hsize = (state & (1u << sl->ascii_bit)) ? sl->ascii_size : sl->compact_size;
+	if ((err = str_layout__chars(sl, hdr, sl->ascii_size, &len, &kind, &hsize)))
+		return err;
 	if (len > SYMCACHE_MAX_STR)
 		len = SYMCACHE_MAX_STR;
 	nbytes = len * kind;

@@ -88,6 +88,15 @@ int symcache__site(struct symcache *c, const struct py_frame_rec *rec, bool func
 /* Line of rec's instruction in ci; 0 when the table cannot say. */
 int symcache__line(const struct symcache *c, const struct code_info *ci, uint32_t lasti);
 
+/*
+ * Where a PEP 393 str keeps its characters, from its first hlen bytes (at
+ * least sl->ascii_size): count, bytes per character (1, 2, 4) and the
+ * header's size, after which they start. -ENOTSUP for a legacy non-compact
+ * string, -EINVAL for a bad kind or a header too short. The one decoder of
+ * the header: names (below) and locals (pyobj_str.c) use it.
+ */
+int str_layout__chars(const struct str_layout *sl, const uint8_t *hdr, size_t hlen,
+		      uint64_t *len, unsigned int *kind, size_t *hsize);
 /* Reads a str object (PEP 393 or 2.7 bytes) as UTF-8 into out. */
 int read_pystr(pid_t pid, const struct str_layout *sl, uint64_t addr, char *out, size_t outlen);
 
