@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "paths.h"
+#include "procfs.h"
 #include "pyobj.h"
 #include "pyproc.h"
 #include "exitcode.h"
@@ -408,21 +409,12 @@ static size_t family(pid_t root, bool descendants, pid_t *out, size_t max)
 		if (!d)
 			break;
 		while ((de = readdir(d)) && n < max) {
-			char path[64], buf[512], *p;
-			long pid = strtol(de->d_name, &p, 10);
-			int ppid = 0;
-			FILE *f;
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
 
-			if (*p || pid <= 0)
+			if (*end || pid <= 0)
 				continue;
-			snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-			f = fopen(path, "re");
-			if (!f)
-				continue;
-			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-				sscanf(p, ") %*c %d", &ppid);
-			fclose(f);
-			if (ppid == parent)
+			if (procfs__ppid(pid) == parent)
 				out[n++] = pid;
 		}
 		closedir(d);

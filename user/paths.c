@@ -21,57 +21,6 @@ static bool climbs(const char *path)
 	return false;
 }
 
-/* The state letter of a /proc stat file; 0 when unreadable. */
-static char task_state(const char *stat_path)
-{
-	char buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	fd = open(stat_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* The name may hold spaces and parentheses: the last ')' ends it. */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-void proc_dir(pid_t pid, char *buf, size_t len)
-{
-	char path[96];
-	struct dirent *de;
-	char state;
-	DIR *d;
-
-	snprintf(buf, len, "/proc/%d", pid);
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	state = task_state(path);
-	if (state != 'Z' && state != 'X')
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		long tid = strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || tid == pid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
-		state = task_state(path);
-		if (state && state != 'Z' && state != 'X') {
-			snprintf(buf, len, "/proc/%d/task/%ld", pid, tid);
-			break;
-		}
-	}
-	closedir(d);
-}
-
 void shorten_filename(pid_t pid, const char *filename, char *out, size_t len)
 {
 	char probe[4200], dir[64];

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include "procfs.h"	/* proc_dir(), which callers of these use too */
 
 /*
  * py-spy's short file name: the path from the outermost enclosing package
@@ -12,14 +13,5 @@
  * only its base name. Names that are not paths ("<string>") stay as they are.
  */
 void shorten_filename(pid_t pid, const char *filename, char *out, size_t len);
-
-/*
- * The /proc folder that shows pid's memory, maps, executable, root and
- * command line: "/proc/PID", or, when the thread-group leader has exited
- * (a zombie) while other threads run on, "/proc/PID/task/TID" of one of
- * them: the leader's own files read as empty or fail then. The process's
- * map_files has no per-thread copy.
- */
-void proc_dir(pid_t pid, char *buf, size_t len);
 
 #endif

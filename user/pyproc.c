@@ -83,102 +83,6 @@ static int elf_lookup(int fd, struct py_elf *out)
 	return err;
 }
 
-int read_cmdline(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	if (!len)
-		return -EINVAL;
-	buf[0] = 0;
-	proc_dir(pid, path, sizeof(path) - 8);
-	strcat(path, "/cmdline");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	while (n > 0 && buf[n - 1] == 0)
-		n--;
-	buf[n] = 0;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == 0 || buf[i] == '\n')
-			buf[i] = ' ';
-	return 0;
-}
-
-pid_t proc_ns_pid(pid_t pid)
-{
-	char path[64], line[256];
-	pid_t last = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line + 6, *end;
-
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		/* One pid per nested namespace, the process's own last. */
-		for (;;) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p || v <= 0 || v > INT32_MAX)
-				break;
-			last = v;
-			p = end;
-		}
-		break;
-	}
-	fclose(f);
-	return last;
-}
-
-/*
- * Reads a /proc stat file (PATH) into buf and returns where its fields
- * after the name start (the ')' that closes it), or NULL. The name may hold
- * spaces and parentheses: the last ')' ends it.
- */
-static char *stat_fields(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	return strrchr(buf, ')');
-}
-
-uint64_t proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	p = stat_fields(path, buf, sizeof(buf));
-	if (!p)
-		return 0;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (field == 22)
-		sscanf(p, "%llu", &v);
-	return v;
-}
-
 struct candidate {
 	uint64_t start, end, offset;
 	char path[4096];
@@ -828,29 +732,6 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	return comm_name(p, tid, buf);
 }
 
-/* PF_EXITING in /proc/PID/stat's flags: the task is in do_exit. */
-#define TASK_PF_EXITING 0x4
-
-/*
- * 1 when the task at PATH (a /proc stat file) is dead or exiting, 0 when it
- * runs, -1 when the file cannot be read (the task is gone too).
- */
-static int task_exiting(const char *path)
-{
-	char buf[512], *p;
-	unsigned long flags = 0;
-
-	p = stat_fields(path, buf, sizeof(buf));
-	if (!p || p[1] != ' ')
-		return -1;
-	if (p[2] == 'Z' || p[2] == 'X')
-		return 1;
-	/* state ppid pgrp session tty_nr tpgid flags */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return 0;
-	return !!(flags & TASK_PF_EXITING);
-}
-
 bool py_process__gone(pid_t pid)
 {
 	char path[96];
@@ -861,7 +742,7 @@ bool py_process__gone(pid_t pid)
 	if (kill(pid, 0) && errno == ESRCH)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (task_exiting(path) == 0)
+	if (procfs__task_exiting(path) == 0)
 		return false;
 	/*
 	 * The leader is dead or dying. The process lives on while any other
@@ -879,7 +760,7 @@ bool py_process__gone(pid_t pid)
 		if (*end || tid <= 0 || tid == pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
-		gone = task_exiting(path) != 0;
+		gone = procfs__task_exiting(path) != 0;
 	}
 	closedir(d);
 	return gone;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "offsets.h"
+#include "procfs.h"
 #include "pyobj.h"
 #include "pyspy.h"
 #include "symcache.h"
@@ -64,12 +65,5 @@ void py_process__free(struct py_process *p);
 void py_process__read_thread_names(struct py_process *p, size_t max);
 const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident,
 				    const char *comm);
-
-/* Reads /proc/PID/cmdline joined by spaces; 0 or negative errno. */
-int read_cmdline(pid_t pid, char *buf, size_t len);
-/* The innermost NSpid of /proc/PID/status: the pid its container sees. */
-pid_t proc_ns_pid(pid_t pid);
-/* Field 22 of /proc/PID/stat; 0 when unreadable. */
-uint64_t proc_start_time(pid_t pid);
 
 #endif

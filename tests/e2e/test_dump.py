@@ -164,3 +164,35 @@ def test_dump_locals(profiler, interp, tmp_path):
     finally:
         p.stdin.close()
         p.wait()
+
+
+def test_dump_subprocesses(profiler, interp_any, tmp_path):
+    """dump -s: the process and its descendants, found by their parents in
+    /proc, each dumped; without -s a parent that runs no Python is refused."""
+    code = "import time; time.sleep(60)"
+    shell = subprocess.Popen(["sh", "-c", '"$0" -c "$1" & "$0" -c "$1" & wait',
+                              interp_any.path, code])
+    try:
+        def children():
+            with open("/proc/%d/task/%d/children" % (shell.pid, shell.pid)) as f:
+                return f.read().split()
+        deadline = time.time() + 30
+        while len(children()) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        kids = sorted(int(c) for c in children())
+        assert len(kids) == 2, kids
+        res = None
+        while time.time() < deadline:
+            res = run_profiler(["dump", "-p", str(shell.pid), "-s"])
+            heads = sorted(int(l.split()[1].rstrip(":")) for l in res.stdout.splitlines()
+                           if l.startswith("Process "))
+            if res.returncode == 0 and heads == kids:
+                break
+            time.sleep(0.2)  # an interpreter still starting up
+        assert res.returncode == 0 and heads == kids, (res.stdout, res.stderr, kids)
+        alone = run_profiler(["dump", "-p", str(shell.pid)])
+        assert alone.returncode == 4 and "does not run a CPython" in alone.stderr, alone
+    finally:
+        subprocess.call(["pkill", "-P", str(shell.pid)])
+        shell.kill()
+        shell.wait()

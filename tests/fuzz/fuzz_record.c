@@ -6,7 +6,7 @@
  * through /proc/PID/mem like a real one), then aggregation.
  * fuzz-sources: user/sampler.c user/log.c user/stack.c user/symcache.c
  *               user/aggregate.c user/hashmap.c user/linetable.c user/pystr.c
- *               user/paths.c user/remote.c user/offsets.c user/offsets_gen.c
+ *               user/paths.c user/procfs.c user/remote.c user/offsets.c user/offsets_gen.c
  *               user/textesc.c user/kfeatures.c user/uwalk.c user/utf8.c
  * fuzz-libs: -lbpf -lelf -lz
  * fuzz-max-len: 16384

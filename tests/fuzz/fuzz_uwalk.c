@@ -7,7 +7,7 @@
  * every walk ends, that each thread yields either no record (counted) or
  * one well-formed stack record, followed by a frame address record of the
  * same depth when asked, and that the GIL flag says what the memory says.
- * fuzz-sources: user/uwalk.c user/hashmap.c user/remote.c user/paths.c
+ * fuzz-sources: user/uwalk.c user/hashmap.c user/remote.c user/paths.c user/procfs.c
  *               user/offsets_gen.c
  * fuzz-max-len: 8192
  *
