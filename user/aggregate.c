@@ -62,20 +62,20 @@ struct agg *agg__new(void)
 	return a;
 }
 
+/* A value heads a chain of entries linked at *next_off. */
+static void free_chain(void *next_off, void *v)
+{
+	while (v) {
+		void *next = *(void **)((char *)v + *(size_t *)next_off);
+
+		free(v);
+		v = next;
+	}
+}
+
 static void free_chains(struct hashmap *m, size_t next_off)
 {
-	size_t pos = 0;
-	void *v;
-
-	while (m && hashmap__next(m, &pos, NULL, &v)) {
-		while (v) {
-			void *next = *(void **)((char *)v + next_off);
-
-			free(v);
-			v = next;
-		}
-	}
-	hashmap__free(m);
+	hashmap__free_all(m, free_chain, &next_off);
 }
 
 void agg__free(struct agg *a)

@@ -164,3 +164,51 @@ bool hashmap__next(const struct hashmap *m, size_t *pos, uint64_t *key, void **v
 	}
 	return false;
 }
+
+void hashmap__free_all(struct hashmap *m, void (*fn)(void *ctx, void *value), void *ctx)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->cap; i++) {
+		void *v = m->slots[i].value;
+
+		if (!v)
+			continue;
+		if (fn)
+			fn(ctx, v);
+		else
+			free(v);
+	}
+	hashmap__free(m);
+}
+
+int hashmap__del_if(struct hashmap *m, bool (*drop)(void *ctx, uint64_t key, void *value),
+		    void (*fn)(void *ctx, void *value), void *ctx)
+{
+	struct slot *old = m->slots, *fresh = calloc(m->cap, sizeof(*fresh));
+	int n = 0;
+
+	/* Into a new table: deleting in place moves entries under the scan. */
+	if (!fresh)
+		return -ENOMEM;
+	m->slots = fresh;
+	m->size = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct slot *sl = &old[i];
+
+		if (!sl->value)
+			continue;
+		if (drop(ctx, sl->key, sl->value)) {
+			if (fn)
+				fn(ctx, sl->value);
+			else
+				free(sl->value);
+			n++;
+			continue;
+		}
+		m->slots[find(m, sl->key)] = *sl;
+		m->size++;
+	}
+	free(old);
+	return n;
+}

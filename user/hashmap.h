@@ -25,6 +25,14 @@ size_t hashmap__size(const struct hashmap *m);
  * delete while iterating. */
 bool hashmap__next(const struct hashmap *m, size_t *pos, uint64_t *key, void **value);
 
+/* Frees m and each value: fn(ctx, value), or free(value) when fn is NULL.
+ * m may be NULL. */
+void hashmap__free_all(struct hashmap *m, void (*fn)(void *ctx, void *value), void *ctx);
+/* Removes every entry drop() says to, each value going as in
+ * hashmap__free_all(); returns how many, or -ENOMEM (nothing removed). */
+int hashmap__del_if(struct hashmap *m, bool (*drop)(void *ctx, uint64_t key, void *value),
+		    void (*fn)(void *ctx, void *value), void *ctx);
+
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed);
 
 #endif

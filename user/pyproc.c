@@ -64,12 +64,7 @@ static int elf_lookup(int fd, struct py_elf *out)
 	}
 	err = py_elf__read(fd, out);
 	if (hashmap__size(elf_cache) >= ELF_CACHE_MAX) {
-		size_t pos = 0;
-		void *v;
-
-		while (hashmap__next(elf_cache, &pos, NULL, &v))
-			free(v);
-		hashmap__free(elf_cache);
+		hashmap__free_all(elf_cache, NULL, NULL);
 		if (!(elf_cache = hashmap__new()))
 			return err;
 	}
@@ -488,27 +483,12 @@ int py_process__fork(const struct py_process *parent, pid_t pid, struct py_proce
 	return 0;
 }
 
-static void free_names(struct hashmap *m)
-{
-	size_t pos = 0;
-	void *v;
-
-	while (m && hashmap__next(m, &pos, NULL, &v))
-		free(v);
-	hashmap__free(m);
-}
-
 void py_process__free(struct py_process *p)
 {
-	size_t pos = 0;
-	void *v;
-
 	if (!p)
 		return;
-	while (p->thread_names && hashmap__next(p->thread_names, &pos, NULL, &v))
-		free(v);
-	hashmap__free(p->thread_names);
-	free_names(p->py_names);
+	hashmap__free_all(p->thread_names, NULL, NULL);
+	hashmap__free_all(p->py_names, NULL, NULL);
 	symcache__free(p->syms);
 	remote_forget(p->pid);
 	free(p);
@@ -558,7 +538,7 @@ static void refresh_py_names(struct py_process *p, size_t max)
 			free(e);
 	}
 	if (m) {
-		free_names(p->py_names);
+		hashmap__free_all(p->py_names, NULL, NULL);
 		p->py_names = m;
 	}
 	free(names);
@@ -619,29 +599,22 @@ void py_process__read_thread_names(struct py_process *p, size_t max)
  * along: when the table is full, the threads that exited are forgotten, and
  * if none did, all of them (callers copy a name before asking for another).
  */
+static bool thread_exited(void *ctx, uint64_t tid, void *name)
+{
+	const struct py_process *p = ctx;
+
+	(void)name;
+	return syscall(SYS_tgkill, p->pid, (pid_t)tid, 0) && errno == ESRCH;
+}
+
 static void forget_exited_threads(struct py_process *p)
 {
-	uint64_t tids[256], key;
-	size_t pos = 0, n = 0;
 	struct hashmap *fresh;
-	void *v;
 
-	do {
-		n = 0;
-		while (n < 256 && hashmap__next(p->thread_names, &pos, &key, &v))
-			if (syscall(SYS_tgkill, p->pid, (pid_t)key, 0) && errno == ESRCH)
-				tids[n++] = key;
-		for (size_t i = 0; i < n; i++)
-			free(hashmap__del(p->thread_names, tids[i]));
-		/* Deleting may move entries: start over until a pass finds none. */
-		pos = 0;
-	} while (n == 256);
+	hashmap__del_if(p->thread_names, thread_exited, NULL, p);
 	if (hashmap__size(p->thread_names) < THREAD_NAMES_MAX || !(fresh = hashmap__new()))
 		return;
-	pos = 0;
-	while (hashmap__next(p->thread_names, &pos, NULL, &v))
-		free(v);
-	hashmap__free(p->thread_names);
+	hashmap__free_all(p->thread_names, NULL, NULL);
 	p->thread_names = fresh;
 }
 

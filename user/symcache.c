@@ -81,14 +81,14 @@ static void entry_free(struct symcache *c, struct code_entry *e)
 	free(e);
 }
 
+static void entry_free_fn(void *c, void *e)
+{
+	entry_free(c, e);
+}
+
 static void clear(struct symcache *c)
 {
-	size_t pos = 0;
-	void *v;
-
-	while (hashmap__next(c->entries, &pos, NULL, &v))
-		entry_free(c, v);
-	hashmap__free(c->entries);
+	hashmap__free_all(c->entries, entry_free_fn, c);
 	c->entries = hashmap__new();
 }
 
@@ -120,14 +120,9 @@ struct symcache *symcache__new(pid_t pid, const struct py_offsets *off,
 
 void symcache__free(struct symcache *c)
 {
-	size_t pos = 0;
-	void *v;
-
 	if (!c)
 		return;
-	while (c->entries && hashmap__next(c->entries, &pos, NULL, &v))
-		entry_free(c, v);
-	hashmap__free(c->entries);
+	hashmap__free_all(c->entries, entry_free_fn, c);
 	free(c);
 }
 

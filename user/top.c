@@ -45,12 +45,7 @@ struct top {
 
 static void table_clear(struct table *tb)
 {
-	size_t pos = 0;
-	void *v;
-
-	while (tb->m && hashmap__next(tb->m, &pos, NULL, &v))
-		free(v);
-	hashmap__free(tb->m);
+	hashmap__free_all(tb->m, NULL, NULL);
 	tb->m = hashmap__new();
 }
 

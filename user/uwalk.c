@@ -65,19 +65,18 @@ struct uwalk *uwalk__new(uwalk_emit_fn emit, void *ctx)
 	return u;
 }
 
+static void free_index(void *ctx, void *v)
+{
+	struct proc_index *pi = v;
+
+	(void)ctx;
+	hashmap__free(pi->by_pthread);
+	free(pi);
+}
+
 static void drop_indexes(struct uwalk *u)
 {
-	size_t pos = 0;
-	uint64_t key;
-	void *v;
-
-	while (hashmap__next(u->procs, &pos, &key, &v)) {
-		struct proc_index *pi = v;
-
-		hashmap__free(pi->by_pthread);
-		free(pi);
-	}
-	hashmap__free(u->procs);
+	hashmap__free_all(u->procs, free_index, NULL);
 	u->procs = hashmap__new();
 }
 
@@ -85,9 +84,7 @@ void uwalk__free(struct uwalk *u)
 {
 	if (!u)
 		return;
-	if (u->procs)
-		drop_indexes(u);
-	hashmap__free(u->procs);
+	hashmap__free_all(u->procs, free_index, NULL);
 	free(u->s);
 	free(u);
 }
@@ -105,12 +102,14 @@ void uwalk__begin(struct uwalk *u)
 static struct proc_index *index_proc(struct uwalk *u, struct walk_ctx *w)
 {
 	struct sample_scratch *s = w->s;
-	struct proc_index *pi = hashmap__get(u->procs, w->pid);
+	struct proc_index *pi;
 	__u64 interp, next, mark = 0;
 	__u32 visited = 0, lap = 1, since = 0;
 	int step;
 
-	if (pi)
+	if (!u->procs)
+		return NULL;	/* out of memory at uwalk__begin() */
+	if ((pi = hashmap__get(u->procs, w->pid)))
 		return pi;
 	pi = calloc(1, sizeof(*pi));
 	if (!pi || !(pi->by_pthread = hashmap__new()) || hashmap__put(u->procs, w->pid, pi)) {
