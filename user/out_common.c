@@ -6,6 +6,17 @@
 #include "hashmap.h"
 #include "out_common.h"
 
+int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, size_t len)
+{
+	const char *file = o->full_filenames ? fr->filename : fr->short_filename;
+
+	if (fr->kind == FRAME_MARKER || !file[0])
+		return snprintf(buf, len, "%s", fr->name);
+	if (o->nolineno || fr->line <= 0)
+		return snprintf(buf, len, "%s (%s)", fr->name, file);
+	return snprintf(buf, len, "%s (%s:%d)", fr->name, file, fr->line);
+}
+
 int process_root__text(const struct stack_trace *st, char *buf, size_t len)
 {
 	if (st->ns_pid && st->ns_pid != st->pid)

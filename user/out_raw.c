@@ -14,17 +14,6 @@ struct line {
 	uint64_t count;
 };
 
-int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, size_t len)
-{
-	const char *file = o->full_filenames ? fr->filename : fr->short_filename;
-
-	if (fr->kind == FRAME_MARKER || !file[0])
-		return snprintf(buf, len, "%s", fr->name);
-	if (o->nolineno || fr->line <= 0)
-		return snprintf(buf, len, "%s (%s)", fr->name, file);
-	return snprintf(buf, len, "%s (%s:%d)", fr->name, file, fr->line);
-}
-
 /*
  * Command lines, thread names and function names come from the target: the
  * text is escaped (textesc.h), which leaves no line break nor control

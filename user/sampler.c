@@ -59,19 +59,6 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
-			 const struct py_frame_rec **frames)
-{
-	const struct py_stack_hdr *h = data;
-
-	if (size < sizeof(*h) || h->kind != PY_REC_STACK || h->nframes > PY_MAX_FRAMES ||
-	    size < sizeof(*h) + (size_t)h->nframes * sizeof(struct py_frame_rec))
-		return -EINVAL;
-	*hdr = h;
-	*frames = (const struct py_frame_rec *)(h + 1);
-	return 0;
-}
-
 static int open_perf(struct sampler *s, int cpu, unsigned int rate)
 {
 	struct perf_event_attr attr = {

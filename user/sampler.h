@@ -70,8 +70,4 @@ int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX]);
 /* The kernel fallbacks in use, as text for -v and summaries; "" when none. */
 const char *sampler__fallbacks(const struct sampler *s);
 
-/* Decodes a stack record; 0 or -EINVAL when malformed. */
-int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
-			 const struct py_frame_rec **frames);
-
 #endif

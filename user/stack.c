@@ -218,3 +218,16 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 	memcpy(slot_frames(sl), out, n * sizeof(*out));
 	return n;
 }
+
+int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
+			 const struct py_frame_rec **frames)
+{
+	const struct py_stack_hdr *h = data;
+
+	if (size < sizeof(*h) || h->kind != PY_REC_STACK || h->nframes > PY_MAX_FRAMES ||
+	    size < sizeof(*h) + (size_t)h->nframes * sizeof(struct py_frame_rec))
+		return -EINVAL;
+	*hdr = h;
+	*frames = (const struct py_frame_rec *)(h + 1);
+	return 0;
+}

@@ -47,4 +47,8 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 				   bool function_lines, const struct frame **out,
 				   struct symbolize_stats *st);
 
+/* Decodes a stack record; 0 or -EINVAL when malformed. */
+int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
+			 const struct py_frame_rec **frames);
+
 #endif
