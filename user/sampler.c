@@ -90,13 +90,11 @@ static int open_perf(struct sampler *s, int cpu, unsigned int rate)
 }
 
 /* Milliseconds since *t, and *t moved to now: the start-up phases for -v. */
-static double lap_ms(struct timespec *t)
+static double lap_ms(uint64_t *t)
 {
-	struct timespec now;
-	double ms;
+	uint64_t now = mono_ns();
+	double ms = (now - *t) / 1e6;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - t->tv_sec) * 1e3 + (now.tv_nsec - t->tv_nsec) / 1e6;
 	*t = now;
 	return ms;
 }
@@ -131,11 +129,12 @@ static void force_fallbacks(struct sampler *s)
 /* Opens the BPF object for these options and fallbacks, and loads it:
  * -ENOENT when it cannot be opened, else what the load gave. */
 static int open_and_load(struct sampler *s, const struct sampler_opts *o,
-			 const struct bpf_object_open_opts *oo)
+			 const struct bpf_object_open_opts *oo, uint64_t *t)
 {
 	s->skel = sampler_bpf__open_opts(oo);
 	if (!s->skel)
 		return -ENOENT;
+	pr_debug("start-up: BPF object opened in %.1f ms", lap_ms(t));
 	s->skel->rodata->follow_forks = o->follow_forks;
 	s->skel->rodata->report_all_forks = o->report_all_forks;
 	s->skel->rodata->sample_gil = o->sample_gil;
@@ -201,11 +200,11 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	struct kfeatures kf = { 0 };
 	bool probed = false;
 	struct sampler *s;
-	struct timespec t;
+	uint64_t t;
 	int err, cpu;
 
 	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	t = mono_ns();
 	libbpf_set_print(libbpf_print);
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -238,7 +237,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	if (probed)
 		choose_fallbacks(s, &kf);
 	force_fallbacks(s);
-	err = open_and_load(s, o, &oo);
+	err = open_and_load(s, o, &oo, &t);
 	if (err && err != -ENOENT && !probed) {
 		/* A kernel that lacks something modern: probe, and load again
 		 * with what it has, if that is something else. */
@@ -250,7 +249,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		if (cs != s->compat_sample || ci != s->compat_iter) {
 			sampler_bpf__destroy(s->skel);
 			s->skel = NULL;
-			err = open_and_load(s, o, &oo);
+			err = open_and_load(s, o, &oo, &t);
 		}
 	}
 	if (err && err != -ENOENT && !(s->compat_sample && s->compat_iter)) {
@@ -261,7 +260,7 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		sampler_bpf__destroy(s->skel);
 		s->skel = NULL;
 		s->compat_sample = s->compat_iter = true;
-		if (!open_and_load(s, o, &oo))
+		if (!open_and_load(s, o, &oo, &t))
 			err = 0;
 	}
 	if (err == -ENOENT) {
