@@ -21,7 +21,8 @@ import time
 
 import pytest
 
-from conftest import INTERPRETERS, PROFILER, PROGRAMS, ROOT, need, sanitized
+from conftest import (INTERPRETERS, PROFILER, PROGRAMS, ROOT, cpu_seconds, need, sanitized,
+                      wait_cpu)
 from receiver import Receiver
 
 HOT = "level_d"
@@ -38,9 +39,47 @@ def need_go():
     need(shutil.which("go"), "go not found (apt-get install golang-go)")
 
 
+def varint(data, pos):
+    value, shift = 0, 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
+def pprof_duration(path):
+    """duration_nanos (field 10) of a gzipped profile.proto, in seconds.
+    Read from the message itself: `pprof -raw` prints it through %.4v,
+    which cuts "842.33ms" to "842." and drops the unit."""
+    with open(path, "rb") as f:
+        data = gzip.decompress(f.read())
+    pos = 0
+    while pos < len(data):
+        key, pos = varint(data, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = varint(data, pos)
+            if field == 10:
+                return value / 1e9
+        elif wire == 1:
+            pos += 8
+        elif wire == 2:
+            n, pos = varint(data, pos)
+            pos += n
+        elif wire == 5:
+            pos += 4
+        else:
+            raise AssertionError("%s: wire type %d" % (path, wire))
+    return None
+
+
 def pprof_raw(path):
-    """`go tool pprof -raw` of a profile, parsed: duration (s), samples as
-    (count, leaf function, labels), with HOME and GOCACHE in a temp dir."""
+    """`go tool pprof -raw` of a profile, parsed: duration (s, from the
+    message), samples as (count, leaf function, labels), with HOME and
+    GOCACHE in a temp dir."""
     tmp = tempfile.mkdtemp(prefix="pyspy-pprof-")
     env = dict(os.environ, HOME=tmp, GOCACHE=os.path.join(tmp, "cache"),
                GOFLAGS="-mod=mod", GOTOOLCHAIN="local", PPROF_TMPDIR=tmp)
@@ -52,8 +91,7 @@ def pprof_raw(path):
         shutil.rmtree(tmp, ignore_errors=True)
     assert res.returncode == 0, "go tool pprof -raw %s:\n%s" % (path, res.stderr)
     text = res.stdout
-    m = re.search(r"^Duration: ([\d.]+)", text, re.M)
-    duration = float(m.group(1)) if m else None
+    duration = pprof_duration(path)
     body, _, locs = text.partition("\nLocations\n")
     funcs = {}
     for line in locs.splitlines():
@@ -328,11 +366,11 @@ def test_upload_without_libcurl(profiler, interp_any, tmp_path):
                interp_any.path, "-c",
                "import time\nt = time.time()\nwhile time.time() < t + 2: pass"])
     assert res.returncode == 0, res.stderr
-    t0 = time.time()
     res = run(["record", "-d", "5", "--upload", "http://127.0.0.1:9", "--app-name", "a"])
     assert res.returncode == 1, (res.returncode, res.stderr)
     assert "libcurl.so.4" in res.stderr, res.stderr
-    assert time.time() - t0 < 4, res.stderr
+    # At once: refused before the sampler is loaded, not after the 5 s.
+    assert "sampling" not in res.stderr, res.stderr
 
 
 # ---- into a folder ----
@@ -348,8 +386,10 @@ def test_interval_folder_keep(profiler, interp_any, start_target, background, tm
     p = background(["record", "-p", str(t.pid), "--interval", "2", "-o", str(out) + "/",
                     "--keep", "3"], tmp_path)
     seen, most = {}, 0
-    end = time.time() + 11
-    while time.time() < end:
+    # Until five intervals have been written, however slow a loaded machine
+    # makes them; the deadline is a hang guard.
+    end = time.time() + 120
+    while time.time() < end and len(seen) < 5 and p.alive():
         files = interval_files(str(out))
         most = max(most, len(files))
         for name, _ in files:
@@ -369,7 +409,10 @@ def test_interval_folder_keep(profiler, interp_any, start_target, background, tm
     assert len(final) == 3, final
     stamps = sorted(start_time(n) for n in seen)
     steps = [b - a for a, b in zip(stamps, stamps[1:])]
-    assert all(1.8 <= s <= 3.0 for s in steps), steps
+    # Never shorter than the interval (names are whole milliseconds); later
+    # only by the time the collector waits for a CPU to write one, so a
+    # whole interval late means one was skipped or merged.
+    assert all(1.95 <= s < 4.0 for s in steps), steps
     assert not [n for n in os.listdir(str(out)) if n.startswith(".")], os.listdir(str(out))
     for name, _ in final[:-1]:
         _, samples = pprof_raw(str(out / name))
@@ -378,30 +421,50 @@ def test_interval_folder_keep(profiler, interp_any, start_target, background, tm
 
 def test_sighup_flushes_early_and_sigterm_exits(profiler, interp_any, start_target,
                                                 background, tmp_path):
+    """SIGHUP ends the interval at once (the next file), twice, long before
+    the 60 s interval is over; SIGTERM writes the last, partial one and
+    exits. Each interval holds the samples of the target's CPU time in it
+    and says how long it lasted."""
     need_go()
     out = tmp_path / "profiles"
     out.mkdir()
     t = start_target(interp_any, "spin_chain.py", [300])
     p = background(["record", "-p", str(t.pid), "--interval", "60", "-o", str(out)], tmp_path)
-    time.sleep(2.5)
-    p.send(signal.SIGHUP)
-    assert wait_until(lambda: len(interval_files(str(out))) == 1, 3), p.stderr()
-    time.sleep(1.5)
-    p.send(signal.SIGHUP)
-    assert wait_until(lambda: len(interval_files(str(out))) == 2, 3), p.stderr()
+    assert wait_until(lambda: "sampling" in p.stderr() or not p.alive(), 60), p.stderr()
     assert p.alive(), p.stderr()
-    time.sleep(1.5)
+    walls, cpus = [], []
+    began, cpu = time.time(), cpu_seconds(t.pid)
+    for n in (1, 2, 3):
+        # Each interval gets 0.5 s of the target's CPU time.
+        wait_cpu(t.pid, 0.5)
+        walls.append(time.time() - began)
+        cpus.append(cpu_seconds(t.pid) - cpu)
+        began, cpu = time.time(), cpu_seconds(t.pid)
+        if n == 3:
+            break
+        p.send(signal.SIGHUP)
+        assert wait_until(lambda: len(interval_files(str(out))) == n, 60), p.stderr()
+        assert p.alive(), p.stderr()
     t0 = time.time()
     assert p.stop(signal.SIGTERM) == 0, p.stderr()
-    assert time.time() - t0 < 5
+    # A hang guard: an exit that waited for the 60 s interval would take
+    # about 55 s more.
+    assert time.time() - t0 < 30
     files = interval_files(str(out))
     assert len(files) == 3, files
     durations = []
-    for name, _ in files:
+    for (name, _), cpu in zip(files, cpus):
         d, samples = pprof_raw(str(out / name))
         durations.append(d)
-        assert hot_samples(samples, t.pid) >= MIN_HOT, (name, samples[:5])
-    assert 1.5 <= durations[0] <= 5 and all(1 <= d <= 5 for d in durations[1:]), durations
+        # Half the ticks of the CPU time the target received in it.
+        assert hot_samples(samples, t.pid) >= cpu * 100 * 0.5, (name, cpu, samples[:5])
+    print("intervals: %s s long, measured %s s, target CPU %s s"
+          % (durations, ["%.2f" % w for w in walls], ["%.2f" % c for c in cpus]))
+    # Each interval's duration is its own, not the time since the start:
+    # compared with what the test measured, give or take the time the
+    # collector waits for a CPU to handle a signal.
+    assert all(0 < d <= w + 2 for d, w in zip(durations, walls)), (durations, walls)
+    assert abs(sum(durations) - sum(walls)) <= 2, (durations, walls)
 
 
 # ---- soak ----
@@ -409,7 +472,7 @@ def test_sighup_flushes_early_and_sigterm_exits(profiler, interp_any, start_targ
 def soak_seconds():
     if os.environ.get("PYSPY_SOAK") == "1":
         return float(os.environ.get("PYSPY_SOAK_SECONDS", "1800"))
-    return 60.0
+    return 30.0
 
 
 class Churn(object):
@@ -450,9 +513,12 @@ class Churn(object):
 
 @pytest.mark.parametrize("sink", ["folder", "upload"])
 def test_soak_memory_flat(profiler, start_target, background, tmp_path, sink):
-    """Host-wide, short intervals, processes coming and going: the RSS of
-    pyspy-bpf in the last third of the run stays within max(+10 %, +4 MiB)
-    of the first third."""
+    """Host-wide, short intervals, processes coming and going: every interval
+    is written (or uploaded), one after the other, and the RSS of pyspy-bpf
+    in the last third of the run stays within max(+10 %, +4 MiB) of the
+    first third; under AddressSanitizer, with its quarantine of freed memory
+    cut to 1 MiB, within max(+25 %, +16 MiB), and its leak check at exit
+    passes."""
     need(INTERPRETERS, "no CPython interpreter found")
     seconds = soak_seconds()
     interval = 2 if seconds <= 120 else 10
@@ -470,8 +536,16 @@ def test_soak_memory_flat(profiler, start_target, background, tmp_path, sink):
         rcv = Receiver(str(tmp_path / "received")).start()
         args = ["record", "--interval", str(interval)] + upload_args(rcv.url, app="soak")
     churn = None
+    asan = sanitized(profiler)
+    prefix = ()
+    if asan:
+        # Freed memory waits in ASan's quarantine (256 MiB by default) before
+        # it is reused: with 1 MiB the RSS follows what is live, plus ASan's
+        # own shadow and allocator caches.
+        opts = os.environ.get("ASAN_OPTIONS", "")
+        prefix = ["env", "ASAN_OPTIONS=" + (opts + ":" if opts else "") + "quarantine_size_mb=1"]
     try:
-        p = background(args, tmp_path)
+        p = background(args, tmp_path, prefix=prefix)
         churn = Churn(interps).start()
         rss = []
         end = time.time() + seconds
@@ -492,14 +566,18 @@ def test_soak_memory_flat(profiler, start_target, background, tmp_path, sink):
         if rcv:
             rcv.stop()
     if sink == "folder":
-        assert len(interval_files(str(out))) == 5
+        kept = interval_files(str(out))
+        assert len(kept) == 5, kept
+        # One after the other: a new interval starts when the last is written.
+        stamps = [start_time(n) for n, _ in kept]
+        steps = [b - a for a, b in zip(stamps, stamps[1:])]
+        assert all(interval - 0.05 <= s < 2 * interval for s in steps), steps
     third = max(1, len(rss) // 3)
     first = sum(rss[:third]) / third
     last = sum(rss[-third:]) / third
-    allowed = max(0.10 * first, 4096)
-    print("pyspy-bpf RSS (KiB) every %d s, %d processes started: %s" % (interval, churned, rss))
-    if sanitized(profiler):
-        return
+    allowed = max(0.25 * first, 16384) if asan else max(0.10 * first, 4096)
+    print("pyspy-bpf RSS (KiB) every %d s, %d processes started%s: %s"
+          % (interval, churned, " (ASan)" if asan else "", rss))
     assert last <= first + allowed, "RSS grew from %.0f to %.0f KiB: %s" % (first, last, rss)
     steady.stop()
 

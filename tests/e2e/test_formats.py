@@ -115,9 +115,13 @@ def test_live_status_on_a_terminal(profiler, interp_any, start_target, tmp_path)
     subprocess.check_call(tmux + ["new-session", "-d", "-s", "rec", "-x", "120", "-y", "10",
                                   "%s -p %d -d 4 -o %s; sleep 30" % (profiler, t.pid, out)])
     try:
+        # Until the summary is on the screen, however long start-up takes on
+        # a loaded machine (the deadline is a hang guard); the status line,
+        # redrawn every second of the 4 s, is seen on the way.
         screens = []
-        for _ in range(12):
-            time.sleep(0.5)
+        deadline = time.time() + 120
+        while time.time() < deadline and (not screens or "web browser" not in screens[-1]):
+            time.sleep(0.2)
             screens.append(subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "rec"],
                                                    universal_newlines=True))
         live = [s for s in screens if " samples " in s and " lost" in s]

@@ -438,8 +438,9 @@ static void test_drop_oldest(void **state)
 	push_n(u, 0, 10);
 	wait_stat(u, S_FULL, 6);
 	wait_stat(u, S_FAILURES, 1);
-	/* A few more failed attempts: nothing else goes. */
-	usleep(300000);
+	/* Three more failed attempts (counted, not slept for): nothing else
+	 * goes, the oldest waiting one is retried, not dropped. */
+	wait_stat(u, S_FAILURES, stat_of(u, S_FAILURES) + 3);
 	assert_int_equal(stat_of(u, S_FULL), 6);
 	assert_int_equal(stat_of(u, S_QUEUED), 4);
 	assert_int_equal(stat_of(u, S_SENT), 0);
