@@ -79,9 +79,18 @@ pyspy-bpf: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(FLAGS_STAMP) | $(OUTPUT)/tests
+# The unit tests link against an archive of the collector's objects: each
+# takes from it only the objects it calls into, and what those call.
+LIB_A := $(OUTPUT)/libpyspy.a
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@; $(AR) rcs $@ $^
+
+# tests/common: what the unit tests share with the fuzz targets.
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_A) $(FLAGS_STAMP) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests/unit -MMD -MP $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests/unit -Itests/common -MMD -MP $(LDFLAGS) $< \
+		$(LIB_A) $(LDLIBS) -lcmocka -o $@
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)

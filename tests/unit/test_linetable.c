@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "linetable.h"
+#include "rng.h"
 
 #define MAX_FIXTURES 64
 
@@ -469,10 +470,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* Random tables, biased towards bytes that mean something. Under ASan and

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "offsets.h"
+#include "rng.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -779,16 +780,11 @@ static void test_errors(void **state)
 
 /* ---- garbage ---- */
 
-static __u64 rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
 static __u64 rnd(void)
 {
-	__u64 x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 /* A random value that is sometimes plausible, sometimes not. */

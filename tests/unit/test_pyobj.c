@@ -40,6 +40,7 @@
 #include "pyobj.h"
 #include "pyproc.h"
 #include "remote.h"
+#include "rng.h"
 
 #define ARENA_SIZE (8u << 20)
 
@@ -1125,10 +1126,7 @@ static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static uint64_t rnd_word(struct fake *f, uint64_t lo, uint64_t hi)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "pystr.h"
+#include "rng.h"
 
 #define MAX_UNITS 4096
 
@@ -463,10 +464,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 static void test_fuzz(void **state)

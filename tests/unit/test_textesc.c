@@ -21,6 +21,7 @@
 #include "log.h"
 #include "out_common.h"
 #include "textesc.h"
+#include "rng.h"
 
 static const struct {
 	const char *in, *out;
@@ -237,10 +238,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return (uint32_t)(xorshift64(&rng_state) >> 16);
 }
 
 /* No C0, DEL or C1 control, nothing but valid UTF-8, no bidi control. */

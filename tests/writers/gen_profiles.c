@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "output.h"
+#include "rng.h"
 
 #define RATE 100
 #define PERIOD_NS 10000000ULL
@@ -24,10 +25,7 @@ static uint64_t rng = 88172645463325252ULL;
 
 static uint32_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng >> 32;
+	return xorshift64(&rng) >> 32;
 }
 
 struct thread {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A fake target for the fuzz targets that drive the symbolizer: "remote"
- * objects laid out in this process's own memory, read back through
- * /proc/getpid()/mem exactly as the collector reads a target.
+ * A fake target for the fuzz targets and unit tests that drive the
+ * symbolizer: "remote" objects laid out in this process's own memory, read
+ * back through /proc/getpid()/mem exactly as the collector reads a target.
  */
-#ifndef FUZZ_FAKE_TARGET_H
-#define FUZZ_FAKE_TARGET_H
+#ifndef TESTS_COMMON_FAKE_TARGET_H
+#define TESTS_COMMON_FAKE_TARGET_H
 
 #include <stdbool.h>	/* symcache.h uses bool without including it */
 #include <stdint.h>
