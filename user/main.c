@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* pyspy-bpf: command line. */
+/*
+ * pyspy-bpf: command line. As in bpftool, a table of commands (cmds[]) and
+ * a selector that picks one from argv[1]; each command's handler parses its
+ * own options in one getopt loop, where the options several commands share
+ * (-p, -r, -s, -g, -i, --full-filenames, --btf, -v, -h, -V) are taken by
+ * common_option(), so they are spelled, checked and refused the same way
+ * everywhere.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,11 +25,12 @@
 
 #define MAX_RATE 10000
 
-static const char usage_text[] =
-	"usage: pyspy-bpf [record] [options] [-- COMMAND [ARG...]]\n"
-	"       pyspy-bpf top [--pid PID] [options]\n"
-	"       pyspy-bpf dump --pid PID [options]\n"
-	"\n"
+/*
+ * The help, in pieces: `pyspy-bpf --help` puts them all together (README.md
+ * quotes that text, so its layout stays as it is) and `pyspy-bpf CMD --help`
+ * prints the command's own with the common options and the footer.
+ */
+static const char record_help[] =
 	"Samples Python call stacks from the kernel with BPF, without stopping or\n"
 	"attaching to the target. Without -p or a command, every Python process on\n"
 	"the host is profiled, including those that start during the run. With a\n"
@@ -59,13 +67,9 @@ static const char usage_text[] =
 	"                          are added unless given\n"
 	"      --ringbuf-size N    BPF ring buffer size in bytes (power of two; default\n"
 	"                          8 MiB host-wide and with -s, else sized for the\n"
-	"                          rate and CPUs, 256 KiB to 8 MiB)\n"
-	"      --btf FILE          kernel BTF to use instead of the running kernel's\n"
-	"  -v, --verbose           more messages (twice: libbpf's too)\n"
-	"  -h, --help              this text\n"
-	"  -V, --version           the version\n"
-	"\n"
-	"\n"
+	"                          rate and CPUs, 256 KiB to 8 MiB)\n";
+
+static const char top_help[] =
 	"top: a live table of where the samples land, every Python process\n"
 	"without -p (keys: 1-4 sort, L lines/functions, R reset, q quit):\n"
 	"  -p, --pid PID           the process (repeatable)\n"
@@ -74,23 +78,40 @@ static const char usage_text[] =
 	"  -s, --subprocesses      also processes the targets start\n"
 	"  -g, --gil               only samples of the thread holding the GIL\n"
 	"  -i, --idle              also threads that are not on a CPU\n"
-	"      --full-filenames    do not shorten file names\n"
-	"\n"
+	"      --full-filenames    do not shorten file names\n";
+
+static const char dump_help[] =
 	"dump: print every Python thread of a process, running or sleeping,\n"
 	"without stopping it:\n"
 	"  -p, --pid PID           the process\n"
 	"  -s, --subprocesses      also its descendants\n"
 	"  -j, --json              a JSON list of stack traces\n"
 	"  -l, --locals            arguments and locals of each frame (-ll: more)\n"
-	"      --full-filenames    do not shorten file names\n"
-	"\n"
+	"      --full-filenames    do not shorten file names\n";
+
+/* Accepted by every command (common_option). */
+static const char common_help[] =
+	"      --btf FILE          kernel BTF to use instead of the running kernel's\n"
+	"  -v, --verbose           more messages (twice: libbpf's too)\n"
+	"  -h, --help              this text\n"
+	"  -V, --version           the version\n";
+
+static const char footer_help[] =
 	"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (and\n"
 	"CAP_DAC_READ_SEARCH for other users' processes).\n";
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
        OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG };
 
-static const struct option long_opts[] = {
+/* Last in every table, in this order, as getopt_long has always seen them. */
+#define COMMON_LONG_OPTS						\
+	{ "btf", required_argument, NULL, OPT_BTF },			\
+	{ "verbose", no_argument, NULL, 'v' },				\
+	{ "help", no_argument, NULL, 'h' },				\
+	{ "version", no_argument, NULL, 'V' },				\
+	{}
+
+static const struct option record_longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "rate", required_argument, NULL, 'r' },
@@ -109,14 +130,10 @@ static const struct option long_opts[] = {
 	{ "upload", required_argument, NULL, OPT_UPLOAD },
 	{ "app-name", required_argument, NULL, OPT_APP_NAME },
 	{ "tag", required_argument, NULL, OPT_TAG },
-	{ "btf", required_argument, NULL, OPT_BTF },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{}
+	COMMON_LONG_OPTS
 };
 
-static const struct option top_opts[] = {
+static const struct option top_longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "delay", required_argument, NULL, OPT_DELAY },
@@ -124,25 +141,63 @@ static const struct option top_opts[] = {
 	{ "gil", no_argument, NULL, 'g' },
 	{ "idle", no_argument, NULL, 'i' },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
-	{ "btf", required_argument, NULL, OPT_BTF },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{}
+	COMMON_LONG_OPTS
 };
 
-static const struct option dump_opts[] = {
+static const struct option dump_longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "subprocesses", no_argument, NULL, 's' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "locals", no_argument, NULL, 'l' },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
-	{ "btf", required_argument, NULL, OPT_BTF },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{}
+	COMMON_LONG_OPTS
 };
+
+/*
+ * What a handler is given: its own arguments (argv[0] is the command's
+ * name, or the program's when the command was not named) and the whole
+ * command line, which record shows as the profile's title.
+ */
+struct cmd_args {
+	int argc;
+	char **argv;
+	bool named;		/* -h: this command's help, else every command's */
+	int line_argc;
+	char **line_argv;
+};
+
+struct cmd {
+	const char *name;
+	int (*func)(const struct cmd *cmd, const struct cmd_args *a);
+	const char *synopsis;	/* after "usage: pyspy-bpf " */
+	const char *help;	/* its options, without the common ones */
+	const char *optstring;
+	const struct option *longopts;
+	bool many_pids;		/* -p repeatable; else the last one counts */
+};
+
+/* The options several commands share, before they go to each command's own
+ * options structure. */
+struct common_opts {
+	pid_t pids[MAX_PIDS];
+	int npids;
+	unsigned int rate;
+	bool subprocesses;
+	bool gil_only;
+	bool idle;
+	bool full_filenames;
+	const char *btf_path;
+};
+
+/* Option handlers: the option was taken, on to the next; or it is not the
+ * handler's (common_option leaves it to the command's own). Any other
+ * value is the exit status to stop with. */
+#define OPT_TAKEN	(-1)
+#define OPT_NOT_MINE	(-2)
+
+/* Defined after the handlers it names; NR_CMDS and the terminator. */
+#define NR_CMDS 3
+static const struct cmd cmds[NR_CMDS + 1];
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -300,49 +355,344 @@ static int check_btf(const char *path)
 	return 0;
 }
 
-static int main_dump(int argc, char **argv)
+/* Written with fprintf(stdout, ...), never printf: the fuzz target
+ * points stdout at /dev/null around this file. */
+static void help_all(void)
 {
-	struct dump_opts o = { 0 };
+	const struct cmd *cmd;
+
+	for (cmd = cmds; cmd->name; cmd++)
+		fprintf(stdout, "%s pyspy-bpf %s\n", cmd == cmds ? "usage:" : "      ",
+			cmd->synopsis);
+	/* record is the default command: its options are "options:", with
+	 * the common ones among them. */
+	fprintf(stdout, "\n%s%s\n", cmds[0].help, common_help);
+	for (cmd = cmds + 1; cmd->name; cmd++)
+		fprintf(stdout, "\n%s", cmd->help);
+	fprintf(stdout, "\n%s", footer_help);
+}
+
+static void help_cmd(const struct cmd *cmd)
+{
+	fprintf(stdout, "usage: pyspy-bpf %s\n\n%s%s\n%s", cmd->synopsis, cmd->help,
+		common_help, footer_help);
+}
+
+/* The options of common_help and those several commands take; which of
+ * them a command accepts at all is up to its optstring and long options. */
+static int common_option(int c, const struct cmd *cmd, const struct cmd_args *a,
+			 struct common_opts *co)
+{
 	unsigned long v;
+
+	switch (c) {
+	case 'p':
+		if (parse_ulong(optarg, 1, INT_MAX, &v))
+			return usage_error("invalid pid '%s'", optarg);
+		if (!cmd->many_pids) {
+			co->pids[0] = v;
+			co->npids = 1;
+			break;
+		}
+		if (co->npids == MAX_PIDS)
+			return usage_error("too many pids (at most %s)", "64");
+		co->pids[co->npids++] = v;
+		break;
+	case 'r':
+		if (parse_ulong(optarg, 1, MAX_RATE, &v))
+			return usage_error("invalid rate '%s': 1 to 10000 samples per second", optarg);
+		co->rate = v;
+		break;
+	case 's':
+		co->subprocesses = true;
+		break;
+	case 'g':
+		co->gil_only = true;
+		break;
+	case 'i':
+		co->idle = true;
+		break;
+	case OPT_FULL_FILENAMES:
+		co->full_filenames = true;
+		break;
+	case OPT_BTF:
+		co->btf_path = optarg;
+		break;
+	case 'v':
+		log_verbose++;
+		break;
+	case 'h':
+		if (a->named)
+			help_cmd(cmd);
+		else
+			help_all();
+		return EXIT_OK;
+	case 'V':
+		fprintf(stdout, "pyspy-bpf %s\n", PYSPY_VERSION);
+		return EXIT_OK;
+	default:
+		return OPT_NOT_MINE;
+	}
+	return OPT_TAKEN;
+}
+
+/*
+ * The one getopt loop: options are handled in the order given, so the
+ * first wrong one is the one reported, and -h or -V after a wrong option
+ * does not hide it. Returns OPT_TAKEN when every option was taken, with
+ * optind at the first argument that is not one; else an exit status.
+ */
+static int parse_options(const struct cmd *cmd, const struct cmd_args *a,
+			 struct common_opts *co, int (*own)(int c, void *ctx), void *ctx)
+{
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, ":p:sjlvhV", dump_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_ulong(optarg, 1, INT_MAX, &v))
-				return usage_error("invalid pid '%s'", optarg);
-			o.pid = v;
-			break;
-		case 's':
-			o.subprocesses = true;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 'l':
-			o.locals++;
-			break;
-		case OPT_FULL_FILENAMES:
-			o.full_filenames = true;
-			break;
-		case OPT_BTF:
-			o.btf_path = optarg;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("pyspy-bpf %s\n", PYSPY_VERSION);
-			return EXIT_OK;
-		default:
-			return bad_option(c, argv);
-		}
+	while ((c = getopt_long(a->argc, a->argv, cmd->optstring, cmd->longopts, NULL)) != -1) {
+		err = common_option(c, cmd, a, co);
+		if (err == OPT_NOT_MINE && own)
+			err = own(c, ctx);
+		if (err == OPT_NOT_MINE)
+			return bad_option(c, a->argv);
+		if (err != OPT_TAKEN)
+			return err;
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+	return OPT_TAKEN;
+}
+
+/* record's own options, and what the checks after parsing need to know. */
+struct record_ctx {
+	struct record_opts o;
+	bool format_set;	/* -f given: --interval keeps it, not pprof */
+};
+
+static int record_option(int c, void *ctx)
+{
+	struct record_ctx *r = ctx;
+	struct record_opts *o = &r->o;
+	unsigned long v;
+
+	switch (c) {
+	case 'd':
+		if (parse_seconds(optarg, &o->duration))
+			return usage_error("invalid duration '%s': a positive number of seconds", optarg);
+		break;
+	case 'f':
+		if (output__parse_format(optarg, &o->out.format))
+			return usage_error("unknown format '%s'", optarg);
+		r->format_set = true;
+		break;
+	case 'o':
+		if (!*optarg)
+			return usage_error("empty output file name%s", "");
+		o->output = optarg;
+		break;
+	case 't':
+		o->out.threads = true;
+		break;
+	case 'F':
+		o->function = true;
+		break;
+	case OPT_NOLINENO:
+		o->out.nolineno = true;
+		break;
+	case OPT_INTERVAL:
+		if (parse_seconds(optarg, &o->interval) || o->interval < 0.5)
+			return usage_error("invalid interval '%s': at least 0.5 seconds", optarg);
+		break;
+	case OPT_KEEP:
+		if (parse_ulong(optarg, 1, 1000000, &v))
+			return usage_error("invalid --keep '%s': a positive count", optarg);
+		o->keep = v;
+		break;
+	case OPT_UPLOAD:
+		if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+			return usage_error("invalid --upload '%s': an http:// or https:// URL",
+					   optarg);
+		o->upload_url = optarg;
+		break;
+	case OPT_APP_NAME:
+		if (upload__check_name(optarg))
+			return usage_error("invalid --app-name '%s': letters, digits and _ . - /",
+					   optarg);
+		o->app_name = optarg;
+		break;
+	case OPT_TAG:
+		if (upload__check_label(optarg))
+			return usage_error("invalid --tag '%s': KEY=VALUE, KEY of letters, "
+					   "digits, _ and ., VALUE without ',' or '}'", optarg);
+		if (o->ntags == MAX_TAGS)
+			return usage_error("too many --tag (at most %s)", "32");
+		o->tags[o->ntags++] = optarg;
+		break;
+	case OPT_RINGBUF:
+		if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))
+			return usage_error("invalid ring buffer size '%s': a power of two from 4096", optarg);
+		o->ringbuf_bytes = v;
+		break;
+	default:
+		return OPT_NOT_MINE;
+	}
+	return OPT_TAKEN;
+}
+
+/* record and top read the common options from one structure. */
+static void record_common(struct record_opts *o, const struct common_opts *co)
+{
+	memcpy(o->pids, co->pids, sizeof(o->pids));
+	o->npids = co->npids;
+	o->rate = co->rate;
+	o->subprocesses = co->subprocesses;
+	o->gil_only = co->gil_only;
+	o->idle = co->idle;
+	o->out.full_filenames = co->full_filenames;
+	o->btf_path = co->btf_path;
+}
+
+/* Continuous mode writes into a folder that must be there and writable
+ * now, not found wanting at the end of the first interval. */
+static int check_interval_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pyspy-bpf: --interval writes into a folder: '%s' is not one\n", dir);
+		return EXIT_OUTPUT;
+	}
+	if (access(dir, W_OK)) {
+		fprintf(stderr, "pyspy-bpf: cannot write into '%s': %s\n", dir, strerror(errno));
+		return EXIT_OUTPUT;
+	}
+	return 0;
+}
+
+/* The options that only make sense together, and continuous mode's
+ * defaults (pprof, the current folder, an interval for --upload). */
+static int record_check(struct record_ctx *r)
+{
+	struct record_opts *o = &r->o;
+
+	if (o->keep && !o->interval)
+		return usage_error("--keep needs --interval%s", "");
+	if ((o->app_name || o->ntags) && !o->upload_url)
+		return usage_error("--app-name and --tag go with --upload%s", "");
+	if (o->upload_url) {
+		if (r->format_set && o->out.format != FMT_PPROF && !o->output)
+			return usage_error("--upload sends pprof: -f %s needs -o for the files",
+					   output__name(o->out.format));
+		if (!o->interval)
+			o->interval = 60;
+	}
+	if (o->interval) {
+		if (o->command)
+			return usage_error("--interval profiles running processes, not a command%s", "");
+		if (!r->format_set)
+			o->out.format = FMT_PPROF;
+		/* Uploading alone writes no files: a service would fill its folder. */
+		o->interval_dir = o->output ? o->output : o->upload_url ? NULL : ".";
+	}
+	if (o->interval_dir)
+		return check_interval_dir(o->interval_dir);
+	return 0;
+}
+
+static int do_record(const struct cmd *cmd, const struct cmd_args *a)
+{
+	static char command[4096];
+	struct record_ctx r = {
+		.o = {
+			.out = { .format = FMT_FLAMEGRAPH },
+			.argc = a->line_argc,
+			.argv = a->line_argv,
+		},
+	};
+	struct common_opts co = { .rate = 100 };
+	struct record_opts *o = &r.o;
+	int err;
+
+	if ((err = parse_options(cmd, a, &co, record_option, &r)) != OPT_TAKEN)
+		return err;
+	record_common(o, &co);
+	/* What is left is a command to start and profile (after "--"). */
+	if (optind < a->argc) {
+		if (o->npids)
+			return usage_error("give either --pid or a command, not both%s", "");
+		o->command = a->argv + optind;
+	}
+	if ((err = record_check(&r)))
+		return err;
+	if (o->function && o->out.nolineno)
+		return usage_error("--function and --nolineno %s", "cannot be combined");
+	o->out.process_roots = (o->npids == 0 && !o->command) || o->subprocesses;
+	o->out.command = join_args(o->argc, o->argv, command, sizeof(command));
+	if ((err = check_btf(o->btf_path)) || (err = need_privileges()))
+		return err;
+	return cmd_record(o);
+}
+
+static int top_option(int c, void *ctx)
+{
+	struct record_opts *o = ctx;
+
+	if (c != OPT_DELAY)
+		return OPT_NOT_MINE;
+	if (parse_seconds(optarg, &o->delay) || o->delay < 0.05 || o->delay > 3600)
+		return usage_error("invalid delay '%s': 0.05 to 3600 seconds", optarg);
+	return OPT_TAKEN;
+}
+
+/* top is record drawing a live table instead of writing a file. */
+static int do_top(const struct cmd *cmd, const struct cmd_args *a)
+{
+	struct record_opts o = {
+		.top = true,
+		.delay = 1.0,
+		.argc = a->argc,
+		.argv = a->argv,
+	};
+	struct common_opts co = { .rate = 100 };
+	int err;
+
+	if ((err = parse_options(cmd, a, &co, top_option, &o)) != OPT_TAKEN)
+		return err;
+	record_common(&o, &co);
+	if (optind < a->argc)
+		return usage_error("unexpected argument '%s'", a->argv[optind]);
+	if ((err = check_btf(o.btf_path)) || (err = need_privileges()))
+		return err;
+	return cmd_record(&o);
+}
+
+static int dump_option(int c, void *ctx)
+{
+	struct dump_opts *o = ctx;
+
+	switch (c) {
+	case 'j':
+		o->json = true;
+		break;
+	case 'l':
+		o->locals++;
+		break;
+	default:
+		return OPT_NOT_MINE;
+	}
+	return OPT_TAKEN;
+}
+
+static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
+{
+	struct dump_opts o = { 0 };
+	struct common_opts co = { 0 };
+	int err;
+
+	if ((err = parse_options(cmd, a, &co, dump_option, &o)) != OPT_TAKEN)
+		return err;
+	o.pid = co.npids ? co.pids[0] : 0;
+	o.subprocesses = co.subprocesses;
+	o.full_filenames = co.full_filenames;
+	o.btf_path = co.btf_path;
+	if (optind < a->argc)
+		return usage_error("unexpected argument '%s'", a->argv[optind]);
 	if (!o.pid)
 		return usage_error("dump needs a process: --pid PID%s", "");
 	if ((err = check_btf(o.btf_path)) || (err = need_privileges()))
@@ -350,238 +700,51 @@ static int main_dump(int argc, char **argv)
 	return cmd_dump(&o);
 }
 
-static int main_top(int argc, char **argv)
-{
-	struct record_opts o = { .rate = 100, .top = true, .delay = 1.0, .argc = argc, .argv = argv };
-	unsigned long v;
-	int c;
+/*
+ * record first: it is the command when none is named. Its optstring starts
+ * with '+' so that parsing stops at the profiled command's name and leaves
+ * that command's options alone; top and dump take options after stray
+ * arguments too, and then name the stray one. The ':' makes getopt_long
+ * silent and tell a missing value (':') from an unknown option ('?').
+ */
+static const struct cmd cmds[NR_CMDS + 1] = {
+	{ "record", do_record, "[record] [options] [-- COMMAND [ARG...]]", record_help,
+	  "+:p:d:r:f:o:stgiFvhV", record_longopts, true },
+	{ "top", do_top, "top [--pid PID] [options]", top_help,
+	  ":p:r:sgivhV", top_longopts, true },
+	{ "dump", do_dump, "dump --pid PID [options]", dump_help,
+	  ":p:sjlvhV", dump_longopts, false },
+	{}
+};
 
-	while ((c = getopt_long(argc, argv, ":p:r:sgivhV", top_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_ulong(optarg, 1, INT_MAX, &v))
-				return usage_error("invalid pid '%s'", optarg);
-			if (o.npids == MAX_PIDS)
-				return usage_error("too many pids (at most %s)", "64");
-			o.pids[o.npids++] = v;
-			break;
-		case 'r':
-			if (parse_ulong(optarg, 1, MAX_RATE, &v))
-				return usage_error("invalid rate '%s': 1 to 10000 samples per second", optarg);
-			o.rate = v;
-			break;
-		case OPT_DELAY:
-			if (parse_seconds(optarg, &o.delay) || o.delay < 0.05 || o.delay > 3600)
-				return usage_error("invalid delay '%s': 0.05 to 3600 seconds", optarg);
-			break;
-		case 's':
-			o.subprocesses = true;
-			break;
-		case 'g':
-			o.gil_only = true;
-			break;
-		case 'i':
-			o.idle = true;
-			break;
-		case OPT_FULL_FILENAMES:
-			o.out.full_filenames = true;
-			break;
-		case OPT_BTF:
-			o.btf_path = optarg;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("pyspy-bpf %s\n", PYSPY_VERSION);
-			return EXIT_OK;
-		default:
-			return bad_option(c, argv);
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if ((c = check_btf(o.btf_path)) || (c = need_privileges()))
-		return c;
-	return cmd_record(&o);
-}
-
-/* A unique prefix of a subcommand ("r", "rec", "d", ...). */
+/* A prefix of a command's name ("r", "rec", "d", ...); the first command in
+ * cmds[] that it starts wins, the names' first letters differ today. */
 static bool is_command(const char *arg, const char *cmd)
 {
 	return arg[0] && !strncmp(arg, cmd, strlen(arg));
 }
 
+/* No subcommand (no argument, or an option first) means record. */
+static int cmd_select(int argc, char **argv)
+{
+	struct cmd_args a = { argc, argv, false, argc, argv };
+	const struct cmd *cmd;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return cmds[0].func(&cmds[0], &a);
+	for (cmd = cmds; cmd->name; cmd++) {
+		if (is_command(argv[1], cmd->name)) {
+			a.argc = argc - 1;
+			a.argv = argv + 1;
+			a.named = true;
+			return cmd->func(cmd, &a);
+		}
+	}
+	return usage_error("unknown command '%s'", argv[1]);
+}
+
 int main(int argc, char **argv)
 {
-	static char command[4096];
-	struct record_opts o = {
-		.rate = 100,
-		.out = { .format = FMT_FLAMEGRAPH },
-		.argc = argc,
-		.argv = argv,
-	};
-	unsigned long v;
-	bool format_set = false;
-	struct stat st;
-	int c;
-
-	/* No subcommand means record; unique prefixes of commands work. */
-	if (argc > 1 && argv[1][0] != '-') {
-		if (is_command(argv[1], "dump"))
-			return main_dump(argc - 1, argv + 1);
-		if (is_command(argv[1], "top"))
-			return main_top(argc - 1, argv + 1);
-		if (!is_command(argv[1], "record"))
-			return usage_error("unknown command '%s'", argv[1]);
-		argv++;
-		argc--;
-	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:d:r:f:o:stgiFvhV", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_ulong(optarg, 1, INT_MAX, &v))
-				return usage_error("invalid pid '%s'", optarg);
-			if (o.npids == MAX_PIDS)
-				return usage_error("too many pids (at most %s)", "64");
-			o.pids[o.npids++] = v;
-			break;
-		case 'd':
-			if (parse_seconds(optarg, &o.duration))
-				return usage_error("invalid duration '%s': a positive number of seconds", optarg);
-			break;
-		case 'r':
-			if (parse_ulong(optarg, 1, MAX_RATE, &v))
-				return usage_error("invalid rate '%s': 1 to 10000 samples per second", optarg);
-			o.rate = v;
-			break;
-		case 'f':
-			if (output__parse_format(optarg, &o.out.format))
-				return usage_error("unknown format '%s'", optarg);
-			format_set = true;
-			break;
-		case 'o':
-			if (!*optarg)
-				return usage_error("empty output file name%s", "");
-			o.output = optarg;
-			break;
-		case 's':
-			o.subprocesses = true;
-			break;
-		case 't':
-			o.out.threads = true;
-			break;
-		case 'g':
-			o.gil_only = true;
-			break;
-		case 'i':
-			o.idle = true;
-			break;
-		case 'F':
-			o.function = true;
-			break;
-		case OPT_NOLINENO:
-			o.out.nolineno = true;
-			break;
-		case OPT_FULL_FILENAMES:
-			o.out.full_filenames = true;
-			break;
-		case OPT_INTERVAL:
-			if (parse_seconds(optarg, &o.interval) || o.interval < 0.5)
-				return usage_error("invalid interval '%s': at least 0.5 seconds", optarg);
-			break;
-		case OPT_KEEP:
-			if (parse_ulong(optarg, 1, 1000000, &v))
-				return usage_error("invalid --keep '%s': a positive count", optarg);
-			o.keep = v;
-			break;
-		case OPT_UPLOAD:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-				return usage_error("invalid --upload '%s': an http:// or https:// URL",
-						   optarg);
-			o.upload_url = optarg;
-			break;
-		case OPT_APP_NAME:
-			if (upload__check_name(optarg))
-				return usage_error("invalid --app-name '%s': letters, digits and _ . - /",
-						   optarg);
-			o.app_name = optarg;
-			break;
-		case OPT_TAG:
-			if (upload__check_label(optarg))
-				return usage_error("invalid --tag '%s': KEY=VALUE, KEY of letters, "
-						   "digits, _ and ., VALUE without ',' or '}'", optarg);
-			if (o.ntags == MAX_TAGS)
-				return usage_error("too many --tag (at most %s)", "32");
-			o.tags[o.ntags++] = optarg;
-			break;
-		case OPT_RINGBUF:
-			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))
-				return usage_error("invalid ring buffer size '%s': a power of two from 4096", optarg);
-			o.ringbuf_bytes = v;
-			break;
-		case OPT_BTF:
-			o.btf_path = optarg;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("pyspy-bpf %s\n", PYSPY_VERSION);
-			return EXIT_OK;
-		default:
-			return bad_option(c, argv);
-		}
-	}
-	/* What is left is a command to start and profile (after "--"). */
-	if (optind < argc) {
-		if (o.npids)
-			return usage_error("give either --pid or a command, not both%s", "");
-		o.command = argv + optind;
-	}
-	if (o.keep && !o.interval)
-		return usage_error("--keep needs --interval%s", "");
-	if ((o.app_name || o.ntags) && !o.upload_url)
-		return usage_error("--app-name and --tag go with --upload%s", "");
-	if (o.upload_url) {
-		if (format_set && o.out.format != FMT_PPROF && !o.output)
-			return usage_error("--upload sends pprof: -f %s needs -o for the files",
-					   output__name(o.out.format));
-		if (!o.interval)
-			o.interval = 60;
-	}
-	if (o.interval) {
-		if (o.command)
-			return usage_error("--interval profiles running processes, not a command%s", "");
-		if (!format_set)
-			o.out.format = FMT_PPROF;
-		/* Uploading alone writes no files: a service would fill its folder. */
-		o.interval_dir = o.output ? o.output : o.upload_url ? NULL : ".";
-	}
-	if (o.interval_dir) {
-		if (stat(o.interval_dir, &st) || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "pyspy-bpf: --interval writes into a folder: '%s' is not one\n",
-				o.interval_dir);
-			return EXIT_OUTPUT;
-		}
-		if (access(o.interval_dir, W_OK)) {
-			fprintf(stderr, "pyspy-bpf: cannot write into '%s': %s\n", o.interval_dir,
-				strerror(errno));
-			return EXIT_OUTPUT;
-		}
-	}
-	if (o.function && o.out.nolineno)
-		return usage_error("--function and --nolineno %s", "cannot be combined");
-	o.out.process_roots = (o.npids == 0 && !o.command) || o.subprocesses;
-	o.out.command = join_args(o.argc, o.argv, command, sizeof(command));
-	if ((c = check_btf(o.btf_path)) || (c = need_privileges()))
-		return c;
-	return cmd_record(&o);
+	return cmd_select(argc, argv);
 }

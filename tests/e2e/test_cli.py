@@ -30,6 +30,79 @@ def test_help_matches_readme(profiler):
     assert res.stdout.strip() in readme, "README usage differs from --help"
 
 
+@pytest.mark.parametrize("cmd,synopsis,own,other", [
+    ("record", "[record] [options] [-- COMMAND [ARG...]]", "--interval SECONDS", "--delay"),
+    ("top", "top [--pid PID] [options]", "--delay SECONDS", "--interval"),
+    ("dump", "dump --pid PID [options]", "--json", "--delay"),
+])
+def test_command_help(profiler, cmd, synopsis, own, other):
+    """CMD --help (or -h, or a prefix of CMD) is that command's help: its
+    usage line, its options and the common ones, not the other commands';
+    every line of it is a line of the full help. With no command named,
+    -h is the full help, also after other options."""
+    full = run_profiler(["--help"]).stdout
+    assert run_profiler(["-p", "1", "-s", "-h"]).stdout == full
+    res = run_profiler([cmd, "--help"])
+    assert res.returncode == 0 and res.stderr == ""
+    assert res.stdout.startswith("usage: pyspy-bpf %s\n\n" % synopsis), res.stdout
+    for flag in (own, "--btf FILE", "--verbose", "--help", "--version"):
+        assert flag in res.stdout, flag
+    assert other not in res.stdout
+    full_lines = set(full.splitlines())
+    assert [l for l in res.stdout.splitlines()[1:] if l not in full_lines] == []
+    for args in ([cmd, "-h"], [cmd[:1], "--help"], [cmd, "-s", "--help", "-Z"]):
+        assert run_profiler(args).stdout == res.stdout, args
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["-r", "0", "-h"], USAGE, "invalid rate '0': 1 to 10000 samples per second"),
+    (["-r", "5x"], USAGE, "invalid rate '5x': 1 to 10000 samples per second"),
+    (["--rate"], USAGE, "option '--rate' needs a value"),
+    (["-d", "nan"], USAGE, "invalid duration 'nan': a positive number of seconds"),
+    (["--f"], USAGE, "unknown option '--f'"),                  # ambiguous prefix
+    (["--ver"], USAGE, "unknown option '--ver'"),
+    (["--help=x"], USAGE, "unknown option '--help'"),
+    (["-p", "2147483648"], USAGE, "invalid pid '2147483648'"),
+    (["-o", ""], USAGE, "empty output file name"),
+    (["--keep", "5"], USAGE, "--keep needs --interval"),
+    (["--tag", "k=v"], USAGE, "--app-name and --tag go with --upload"),
+    (["--upload", "ftp://x"], USAGE, "invalid --upload 'ftp://x': an http:// or https:// URL"),
+    (["--ringbuf-size", "5000"], USAGE,
+     "invalid ring buffer size '5000': a power of two from 4096"),
+    (["-p", "4000000", "true"], USAGE, "give either --pid or a command, not both"),
+    (["-F", "--nolineno"], USAGE, "--function and --nolineno cannot be combined"),
+    (["-p", "4000000"] * 65, USAGE, "too many pids (at most 64)"),
+    (["records"], USAGE, "unknown command 'records'"),
+    (["", "-h"], USAGE, "unknown command ''"),
+    (["top", "-d", "1"], USAGE, "unknown option '-d'"),
+    (["top", "foo", "-r", "0"], USAGE, "invalid rate '0': 1 to 10000 samples per second"),
+    (["top", "foo"], USAGE, "unexpected argument 'foo'"),
+    (["top", "--delay", "0.01"], USAGE, "invalid delay '0.01': 0.05 to 3600 seconds"),
+    (["top", "--json"], USAGE, "unknown option '--json'"),
+    (["top"] + ["-p", "4000000"] * 65, USAGE, "too many pids (at most 64)"),
+    (["dump"], USAGE, "dump needs a process: --pid PID"),
+    (["dump", "-r", "5"], USAGE, "unknown option '-r'"),
+    (["dump", "foo", "-p", "4000000"], USAGE, "unexpected argument 'foo'"),
+    (["dump", "-p", "4000000", "-p", "x"], USAGE, "invalid pid 'x'"),
+    (["dump"] + ["-p", "4000000"] * 65, NO_PROCESS, "no process with pid 4000000"),
+    (["d", "-p", "4000000"], NO_PROCESS, "no process with pid 4000000"),
+    (["top", "-p", "4000000"], NO_PROCESS, "no process with pid 4000000"),
+    (["rec", "-p", "4000000", "-d", "1"], NO_PROCESS, "no process with pid 4000000"),
+])
+def test_usage_messages(profiler, args, status, message, tmp_path):
+    """The exact message and status of each command's checks; usage errors
+    end with the pointer to --help, and the first wrong option is the one
+    named even when -h or a stray argument follows it."""
+    res = subprocess.run([profiler] + args, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+    assert res.returncode == status, (args, res.stderr)
+    lines = res.stderr.splitlines()
+    assert lines[0] == "pyspy-bpf: " + message, res.stderr
+    if status == USAGE:
+        assert lines[1:] == ["Try 'pyspy-bpf --help' for more information."], res.stderr
+    assert res.stdout == "" and os.listdir(str(tmp_path)) == []
+
+
 @pytest.mark.parametrize("args", [
     ["--bogus"], ["-r", "0"], ["-r", "1000000000"], ["-r", "x"], ["-d", "-1"],
     ["-d", "abc"], ["-p", "abc"], ["-p", "-5"], ["-f", "nope"], ["frobnicate"],
