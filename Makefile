@@ -108,9 +108,15 @@ install-service: install
 		systemd-sysusers $(SYSUSERS_DIR)/pyspy-bpf.conf; \
 		echo "start it with: systemctl enable --now pyspy-bpf"; fi
 
-# Interpreters from other Debian suites, for the end-to-end tests.
+# Interpreters from other Debian suites, for the end-to-end tests: installed
+# once (a stamp in their folder; `make interpreters` checks them again).
+PYTHONS_STAMP := tests/.work/pythons/.installed
 interpreters:
 	scripts/install-debian-pythons
+	$(Q)touch $(PYTHONS_STAMP)
+
+$(PYTHONS_STAMP): scripts/install-debian-pythons
+	$(Q)$(MAKE) --no-print-directory interpreters
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -119,7 +125,7 @@ e2e: pyspy-bpf
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
 
 # The interpreters first: the unit tests' live checks use every one of them.
-test: pyspy-bpf interpreters
+test: pyspy-bpf $(PYTHONS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)tests/fuzz/run --replay-only
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
@@ -134,7 +140,7 @@ SANITIZED_E2E ?= tests/e2e/test_faults.py tests/e2e/test_hostile.py \
 check-sanitized:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 sanitized-pass
 
-sanitized-pass: pyspy-bpf interpreters
+sanitized-pass: pyspy-bpf $(PYTHONS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(PYTHON) -m pytest -ra $(SANITIZED_E2E) $(PYTEST_ARGS)
 

@@ -285,20 +285,14 @@ static void warn_short(pid_t pid, const struct collect *c, const uint64_t *befor
 			pid, PY_MAX_INDEX);
 }
 
-/* Walks one process's threads and prints them; 0 or negative errno. */
-static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
-		    struct collect *c, bool *first)
+/* One pass of the task iterator over the process: every thread's stack
+ * into c, and a warning if some could not be read. */
+static int collect_threads(struct sampler *s, struct py_process *p, const struct dump_opts *o,
+			   struct collect *c)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
-	struct symbolize_stats sym = { 0 };
 	uint64_t before[PY_C__MAX], after[PY_C__MAX];
-	struct stack_trace *sts = NULL;
-	struct agg *a = agg__new();
-	size_t i, n = 0;
 	int err;
 
-	if (!a)
-		return -ENOMEM;
 	err = sampler__add_proc(s, p->pid, &p->bpf);
 	if (!err)
 		err = sampler__counters(s, before);
@@ -315,6 +309,40 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 	if (!err)
 		err = sampler__drain(s) < 0 ? -EIO : 0;
 	sampler__del_proc(s, p->pid);
+	return err;
+}
+
+/* The traces' frame arrays, and the frames that carry locals (copies). */
+static void free_traces(struct stack_trace *sts, size_t n)
+{
+	for (size_t i = 0; sts && i < n; i++) {
+		for (unsigned int j = 0; j < sts[i].nframes; j++) {
+			const struct frame *f = sts[i].frames[j];
+
+			if (f->locals) {
+				pyobj__free_locals((struct local_variable *)f->locals, f->nlocals);
+				free((void *)f);
+			}
+		}
+		free((void *)sts[i].frames);
+	}
+	free(sts);
+}
+
+/* Walks one process's threads and prints them; 0 or negative errno. */
+static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
+		    struct collect *c, bool *first)
+{
+	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	struct symbolize_stats sym = { 0 };
+	struct stack_trace *sts = NULL;
+	struct agg *a = agg__new();
+	size_t i, n = 0;
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	err = collect_threads(s, p, o, c);
 	if (err)
 		goto cleanup;
 	/* Every thread's name at once, as py-spy lists them. */
@@ -371,18 +399,7 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 	else
 		print_text(p, sts, n, o);
 cleanup:
-	for (i = 0; sts && i < n; i++) {
-		for (unsigned int j = 0; j < sts[i].nframes; j++) {
-			const struct frame *f = sts[i].frames[j];
-
-			if (f->locals) {
-				pyobj__free_locals((struct local_variable *)f->locals, f->nlocals);
-				free((void *)f);
-			}
-		}
-		free((void *)sts[i].frames);
-	}
-	free(sts);
+	free_traces(sts, n);
 	for (i = 0; i < c->n; i++) {
 		free(c->threads[i].stack);
 		free(c->threads[i].addrs);

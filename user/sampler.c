@@ -193,12 +193,78 @@ const char *sampler__fallbacks(const struct sampler *s)
 	return "";
 }
 
-int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
-		  void *ctx)
+/*
+ * Open and load the BPF object with what this kernel offers: the modern
+ * programs first; on a refusal, probe the kernel and load the fallbacks it
+ * needs (the same stacks, at a higher cost). A clear error when nothing loads.
+ */
+static int load_for_this_kernel(struct sampler *s, const struct sampler_opts *o, uint64_t *t)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
 	struct kfeatures kf = { 0 };
 	bool probed = false;
+	int err;
+
+	/* Probing costs milliseconds: only to tell the user, or to explain a
+	 * failed load. */
+	if (log_verbose) {
+		kfeatures__probe(&kf);
+		kfeatures__log(&kf);
+		probed = true;
+		pr_debug("start-up: kernel features probed in %.1f ms", lap_ms(t));
+	}
+	if (probed)
+		choose_fallbacks(s, &kf);
+	force_fallbacks(s);
+	err = open_and_load(s, o, &oo, t);
+	if (err && err != -ENOENT && !probed) {
+		/* A kernel that lacks something modern: probe, and load again
+		 * with what it has, if that is something else. */
+		bool cs = s->compat_sample, ci = s->compat_iter;
+
+		kfeatures__probe(&kf);
+		probed = true;
+		choose_fallbacks(s, &kf);
+		if (cs != s->compat_sample || ci != s->compat_iter) {
+			sampler_bpf__destroy(s->skel);
+			s->skel = NULL;
+			err = open_and_load(s, o, &oo, t);
+		}
+	}
+	if (err && err != -ENOENT && !(s->compat_sample && s->compat_iter)) {
+		/* A kernel newer than this build that refuses the modern
+		 * programs for a reason of its own: the old ones use less. */
+		pr_debug("the BPF programs did not load (%s): trying the fallbacks",
+			 strerror(-err));
+		sampler_bpf__destroy(s->skel);
+		s->skel = NULL;
+		s->compat_sample = s->compat_iter = true;
+		if (!open_and_load(s, o, &oo, t))
+			err = 0;
+	}
+	if (err == -ENOENT) {
+		pr_err("cannot open the BPF object: %s", strerror(ENOENT));
+		return err;
+	}
+	if (err) {
+		char missing[256];
+
+		if (!probed)
+			kfeatures__probe(&kf);
+		if (*kfeatures__missing(&kf, o->iterate, missing, sizeof(missing)))
+			pr_err("this kernel lacks what %s needs: %s", !o->iterate ? "sampling" :
+			       o->rate ? "--idle" : "dump", missing);
+		else
+			pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+			       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
+		  void *ctx)
+{
 	struct sampler *s;
 	uint64_t t;
 	int err, cpu;
@@ -226,60 +292,9 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		s->pfds[cpu] = -1;
 	s->iter_fd = -1;
 
-	/* Probing costs milliseconds: only to tell the user, or to explain a
-	 * failed load. */
-	if (log_verbose) {
-		kfeatures__probe(&kf);
-		kfeatures__log(&kf);
-		probed = true;
-		pr_debug("start-up: kernel features probed in %.1f ms", lap_ms(&t));
-	}
-	if (probed)
-		choose_fallbacks(s, &kf);
-	force_fallbacks(s);
-	err = open_and_load(s, o, &oo, &t);
-	if (err && err != -ENOENT && !probed) {
-		/* A kernel that lacks something modern: probe, and load again
-		 * with what it has, if that is something else. */
-		bool cs = s->compat_sample, ci = s->compat_iter;
-
-		kfeatures__probe(&kf);
-		probed = true;
-		choose_fallbacks(s, &kf);
-		if (cs != s->compat_sample || ci != s->compat_iter) {
-			sampler_bpf__destroy(s->skel);
-			s->skel = NULL;
-			err = open_and_load(s, o, &oo, &t);
-		}
-	}
-	if (err && err != -ENOENT && !(s->compat_sample && s->compat_iter)) {
-		/* A kernel newer than this build that refuses the modern
-		 * programs for a reason of its own: the old ones use less. */
-		pr_debug("the BPF programs did not load (%s): trying the fallbacks",
-			 strerror(-err));
-		sampler_bpf__destroy(s->skel);
-		s->skel = NULL;
-		s->compat_sample = s->compat_iter = true;
-		if (!open_and_load(s, o, &oo, &t))
-			err = 0;
-	}
-	if (err == -ENOENT) {
-		pr_err("cannot open the BPF object: %s", strerror(ENOENT));
+	err = load_for_this_kernel(s, o, &t);
+	if (err)
 		goto fail;
-	}
-	if (err) {
-		char missing[256];
-
-		if (!probed)
-			kfeatures__probe(&kf);
-		if (*kfeatures__missing(&kf, o->iterate, missing, sizeof(missing)))
-			pr_err("this kernel lacks what %s needs: %s", !o->iterate ? "sampling" :
-			       o->rate ? "--idle" : "dump", missing);
-		else
-			pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
-			       strerror(-err));
-		goto fail;
-	}
 	if (s->compat_iter && o->iterate && !(s->uw = uwalk__new(s->fn, s->ctx))) {
 		err = -ENOMEM;
 		goto fail;
