@@ -14,9 +14,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "exitcode.h"
 #include "log.h"
 #include "record_int.h"
+#include "sink.h"
 #include "upload.h"
 
 static int cmp_names(const void *a, const void *b)
@@ -222,8 +224,8 @@ static void upload_interval(struct collector *c, uint64_t from_s, uint64_t until
  * folder under its start time and/or queued for upload, then a fresh
  * aggregate for the next one.
  */
-int continuous__flush(struct collector *c, uint64_t start_unix_ns, uint64_t start_mono_ns,
-			  uint64_t now_mono_ns)
+static int flush(struct collector *c, uint64_t start_unix_ns, uint64_t start_mono_ns,
+		 uint64_t now_mono_ns)
 {
 	struct record_opts *o = c->o;
 	char stamp[32], path[PATH_MAX];
@@ -280,7 +282,7 @@ int continuous__flush(struct collector *c, uint64_t start_unix_ns, uint64_t star
 
 /* --upload: the uploader's thread, started before sampling so that a URL
  * it refuses ends the run first; 0 or the exit status. */
-int continuous__start_upload(struct collector *c)
+static int start_upload(struct collector *c)
 {
 	struct upload_opts uo = { .url = c->o->upload_url };
 	int err;
@@ -297,7 +299,7 @@ int continuous__start_upload(struct collector *c)
 
 /* The run is over: what is still queued gets a last chance, bounded in
  * time, and what was sent and dropped is said. */
-void continuous__upload_done(struct collector *c)
+static void upload_done(struct collector *c)
 {
 	struct upload_stats us;
 
@@ -315,3 +317,48 @@ void continuous__upload_done(struct collector *c)
 			us.dropped_full, us.dropped_retries, us.dropped_rejected);
 	fprintf(stderr, "\n");
 }
+
+/* The first interval starts with sampling. */
+static int start(struct collector *c, uint64_t now)
+{
+	sink__say_sampling(c);
+	c->interval_mono = now;
+	c->interval_unix = c->o->out.start_unix_ns;
+	c->next_flush = now + (uint64_t)(c->o->interval * 1e9);
+	return 0;
+}
+
+/* The interval's end, or SIGHUP's (which ends it early). */
+static uint64_t due(const struct collector *c)
+{
+	return flush_requested ? 0 : c->next_flush;
+}
+
+static bool tick(struct collector *c, uint64_t now)
+{
+	if (now < c->next_flush && !flush_requested)
+		return false;
+	flush(c, c->interval_unix, c->interval_mono, now);
+	flush_requested = 0;
+	c->interval_unix += now - c->interval_mono;
+	c->interval_mono = now;
+	c->next_flush = now + (uint64_t)(c->o->interval * 1e9);
+	return false;
+}
+
+/* SIGTERM or the duration: the last, partial interval too. */
+static int finish(struct collector *c, const uint64_t *counters)
+{
+	(void)counters;
+	return flush(c, c->interval_unix, c->interval_mono, mono_ns()) ? EXIT_OUTPUT : EXIT_OK;
+}
+
+const struct sink_ops sink_continuous = {
+	.open = start_upload,
+	.start = start,
+	.add = sink__aggregate,
+	.due = due,
+	.tick = tick,
+	.finish = finish,
+	.free = upload_done,
+};

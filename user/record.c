@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The record engine: the sampler's records to the aggregate (or top's
- * table), drained in a loop until the duration, a signal or the targets'
- * end, then the profile written. cmd_record runs it in phases; the pieces
- * it drives are listed in record_int.h.
+ * The record engine: the sampler's records to the sink (sink.h: the
+ * profile file, continuous mode's intervals or top's table), drained in a
+ * loop until the duration, a signal, the targets' end or the sink's, then
+ * the sink finished. cmd_record runs it in phases; the pieces it drives are
+ * listed in record_int.h.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,7 +17,6 @@
 #include "clock.h"
 #include "log.h"
 #include "record_int.h"
-#include "top.h"
 
 /*
  * Samples are read every drain period: DRAIN_MIN_NS when records may come
@@ -49,15 +49,12 @@
 #define RING_MIN (256u << 10)
 #define RING_MAX (8u << 20)
 
-/* A stack of a known process: into top's table, or symbolized into the
- * aggregate; anything else is counted as a drop for the summary. */
+/* A stack of a known process, to the sink; anything else is counted as a
+ * drop for the summary. */
 static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		     const struct py_frame_rec *frs)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
 	struct py_process *p = hashmap__get(c->procs, h->pid);
-	struct stack_trace st = { 0 };
-	unsigned int n;
 
 	if (!p) {
 		c->drops[D_UNKNOWN_PROC]++;
@@ -67,33 +64,7 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		c->drops[D_GIL_FILTERED]++;
 		return;
 	}
-	if (c->top) {
-		top__add(c->top, c->agg, p, h, frs);
-		c->written++;
-		return;
-	}
-	if (!h->nframes && !(h->status & (PY_S_TRUNCATED | PY_S_READ_ERR))) {
-		c->drops[D_EMPTY]++;
-		return;
-	}
-	n = stack__symbolize_memo(c->memo, c->agg, p, h, frs, c->o->function, frames, &c->sym);
-
-	st.pid = h->pid;
-	st.ns_pid = p->ns_pid;
-	if (c->threads) {
-		st.thread_id = h->pthread_id;
-		st.os_thread_id = h->tid;
-		st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id, h->comm);
-	} else {
-		st.thread_name = "";
-	}
-	st.active = h->status & PY_S_ACTIVE;
-	st.owns_gil = h->status & PY_S_GIL;
-	st.frames = frames;
-	st.nframes = n;
-	st.cmdline = p->cmdline;
-	if (!agg__add(c->agg, &st, 1, h->ts))
-		c->written++;
+	c->sink->add(c, p, h, frs);
 }
 
 /*
@@ -101,13 +72,14 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
  * full (ring_wakes), max; else the period that keeps the ring buffer a
  * quarter full at most at the sampling rate, within [DRAIN_MIN_NS, max].
  */
-static uint64_t drain_period(const struct record_opts *o, size_t ring, bool ring_wakes,
+static uint64_t drain_period(const struct collector *c, size_t ring, bool ring_wakes,
 			     uint64_t max)
 {
+	const struct record_opts *o = c->o;
 	int ncpus = libbpf_num_possible_cpus();
 	double ns;
 
-	if (o->top || ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
+	if (c->sink->live || ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return DRAIN_MIN_NS;
 	if (ring_wakes)
 		return max;
@@ -189,41 +161,15 @@ static int on_record(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* No -o: a name in the current folder, from the target and the time. */
-static void default_output(const struct record_opts *o, char *buf, size_t len)
-{
-	char stamp[32], who[32];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	if (o->command) {
-		const char *b = strrchr(o->command[0], '/');
-
-		snprintf(who, sizeof(who), "%s", b ? b + 1 : o->command[0]);
-	} else if (o->npids) {
-		snprintf(who, sizeof(who), "%d", o->pids[0]);
-	} else {
-		snprintf(who, sizeof(who), "all");
-	}
-	snprintf(buf, len, "pyspy-bpf-%s-%s.%s", who, stamp, output__ext(o->out.format));
-}
-
 /* A run's own state: its clocks, and when each periodic job is next due. */
 struct run {
 	uint64_t t0;			/* cmd_record's start: start-up timings */
 	uint64_t start_ns, end_ns;	/* sampling from, until; 0: no end */
 	uint64_t period_ns;		/* the sampling period: --idle passes */
-	uint64_t next_drain, next_tick, next_status, next_flush;
-	uint64_t interval_mono, interval_unix; /* continuous: this interval's start */
+	uint64_t next_drain, next_tick, next_status;
 	uint64_t period, cur_period;	/* drain periods: the longest, the current */
 	uint64_t churn, nprocs;		/* at the last drain: a change shortens it */
 	bool status_tty;
-	bool continuous;
-	const char *path;
-	struct outfile *out;
-	char defpath[256];
 };
 
 /* The tables; the sampler comes later, once the targets are checked. */
@@ -246,19 +192,11 @@ static int collector_init(struct collector *c)
  * the exit status. */
 static int open_output(struct collector *c, struct run *r)
 {
-	struct record_opts *o = c->o;
-	int err;
+	int err = c->sink->open(c);
 
-	err = o->top || r->continuous ? 0 : outfile__open(r->path, &r->out);
-	if (err) {
-		/* ENXIO from a FIFO (outfile__open): nothing reads it yet. */
-		pr_err("cannot create '%s': %s%s", r->path, strerror(-err),
-		       err == -ENXIO ? " (a FIFO is written only once its reader is started)"
-				     : "");
-		return EXIT_OUTPUT;
-	}
-	pr_debug("start-up: output checked at %.1f ms", (mono_ns() - r->t0) / 1e6);
-	return continuous__start_upload(c);
+	if (!err)
+		pr_debug("start-up: output checked at %.1f ms", (mono_ns() - r->t0) / 1e6);
+	return err;
 }
 
 /* The BPF side, and what the sleep between drains waits on. */
@@ -288,7 +226,7 @@ static int start_sampler(struct collector *c, struct run *r)
 	err = waiter__open(c);
 	if (err)
 		pr_debug("sleeping on the clock alone: %s", strerror(-err));
-	r->period = drain_period(o, sampler__ringbuf_bytes(c->sampler), c->ep >= 0,
+	r->period = drain_period(c, sampler__ringbuf_bytes(c->sampler), c->ep >= 0,
 				 r->status_tty ? DRAIN_MAX_TTY_NS :
 				 c->threads ? DRAIN_MAX_THREADS_NS : DRAIN_MAX_NS);
 	for (i = 0; i < o->npids; i++)
@@ -322,8 +260,7 @@ static int attach(struct collector *c, struct run *r)
 	return 0;
 }
 
-/* Sampling starts now: the profile's clocks, and top's table or the line
- * that says what is sampled. */
+/* Sampling starts now: the profile's clocks, then the sink's start. */
 static int start_clock(struct collector *c, struct run *r)
 {
 	struct record_opts *o = c->o;
@@ -344,21 +281,9 @@ static int start_clock(struct collector *c, struct run *r)
 	o->out.rate = o->rate;
 	if (o->duration > 0)
 		r->end_ns = r->start_ns + (uint64_t)(o->duration * 1e9);
-	if (o->top) {
-		c->top = top__new(o->rate, o->delay, o->out.full_filenames);
-		if (!c->top) {
-			pr_err("out of memory");
-			return -ENOMEM;
-		}
-	} else {
-		fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
-			targets__host_wide(c) ? "every Python process"
-			: c->child ? "the command" : "the process", o->rate,
-			o->duration > 0 ? "" : "; press Control-C to stop");
-	}
-	r->next_drain = r->next_tick = r->interval_mono = r->start_ns;
-	r->interval_unix = o->out.start_unix_ns;
-	r->next_flush = r->start_ns + (uint64_t)(o->interval * 1e9);
+	if (c->sink->start(c, r->start_ns))
+		return -ENOMEM;
+	r->next_drain = r->next_tick = r->start_ns;
 	return 0;
 }
 
@@ -408,40 +333,29 @@ static bool drain_step(struct collector *c, struct run *r, uint64_t now)
 	return true;
 }
 
-/* Continuous mode: the interval is over (or SIGHUP ended it early). */
-static void next_interval(struct collector *c, struct run *r, uint64_t now)
-{
-	drain(c);
-	continuous__flush(c, r->interval_unix, r->interval_mono, now);
-	flush_requested = 0;
-	r->interval_unix += now - r->interval_mono;
-	r->interval_mono = now;
-	r->next_flush = now + (uint64_t)(c->o->interval * 1e9);
-}
-
-/* Until the duration, a signal, the targets' end or top's quit. */
+/* Until the duration, a signal, the targets' end or the sink's (top's quit). */
 static void run_loop(struct collector *c, struct run *r)
 {
 	while (!stop_requested) {
-		uint64_t now = mono_ns(), wake;
+		uint64_t now = mono_ns(), due = c->sink->due(c), wake;
 
 		if (r->end_ns && now >= r->end_ns)
 			break;
 		if (c->o->idle && now >= r->next_tick)
 			idle_tick(c, r, now);
-		if (now >= r->next_drain && !drain_step(c, r, now))
+		/* The sink sees every sample taken until it is due. */
+		if ((now >= r->next_drain || now >= due) && !drain_step(c, r, now))
 			break;
-		if (r->continuous && (now >= r->next_flush || flush_requested))
-			next_interval(c, r, now);
-		if (c->top && top__tick(c->top, now, hashmap__size(c->procs)))
+		if (c->sink->tick(c, now))
 			break;
 		if (r->status_tty && now >= r->next_status) {
 			summary__live(c, now - r->start_ns, false);
 			r->next_status = now + 1000000000ULL;
 		}
 		wake = r->next_drain;
-		if (r->continuous && r->next_flush < wake)
-			wake = r->next_flush;
+		due = c->sink->due(c);
+		if (due < wake)
+			wake = due;
 		if (c->o->idle && r->next_tick < wake)
 			wake = r->next_tick;
 		if (r->end_ns && r->end_ns < wake)
@@ -453,57 +367,28 @@ static void run_loop(struct collector *c, struct run *r)
 	}
 }
 
-/* The last samples read, then the profile written (the last interval, or
- * the file and its summary): the exit status. */
+/* The last samples read, then the sink finished: the exit status. */
 static int finish(struct collector *c, struct run *r)
 {
-	struct record_opts *o = c->o;
 	uint64_t counters[PY_C__MAX] = { 0 };
-	int err;
 
 	drain(c);
 	launch__end(c);
 	if (r->status_tty)
 		summary__live(c, 0, true);
 	sampler__counters(c->sampler, counters);
-	o->out.duration_s = (mono_ns() - r->start_ns) / 1e9;
-	if (r->continuous) {
-		/* SIGTERM / the duration: the last, partial interval too. */
-		err = continuous__flush(c, r->interval_unix, r->interval_mono, mono_ns());
-		return err ? EXIT_OUTPUT : EXIT_OK;
-	}
-	if (c->top) {
-		top__free(c->top);
-		c->top = NULL;
-	}
-	if (c->targets_gone)
-		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
-	if (o->top)
-		return EXIT_OK;
-
-	err = outfile__write(r->out, c->agg, &o->out);
-	if (!err) {
-		err = outfile__commit(r->out);
-		r->out = NULL;
-	}
-	if (err) {
-		pr_err("cannot write '%s': %s", r->path, strerror(-err));
-		return EXIT_FAILURE_;
-	}
-	summary__print(c, r->path, counters);
-	return launch__status(c);
+	c->o->out.duration_s = (mono_ns() - r->start_ns) / 1e9;
+	return c->sink->finish(c, counters);
 }
 
-/* Whatever phase the run reached: the command is not left behind, and a
- * half-written output is removed. */
-static void collector_free(struct collector *c, struct run *r)
+/* Whatever phase the run reached: the command is not left behind, and the
+ * sink's leftovers (a half-written output, an upload queue) are dealt with. */
+static void collector_free(struct collector *c)
 {
 	if (c->go_fd >= 0)
 		close(c->go_fd);	/* the child sees EOF and exits */
 	launch__end(c);
-	continuous__upload_done(c);
-	top__free(c->top);
-	outfile__abort(r->out);
+	c->sink->free(c);
 	waiter__close(c);
 	sampler__free(c->sampler);
 	targets__free(c);
@@ -518,16 +403,19 @@ static void collector_free(struct collector *c, struct run *r)
 
 int cmd_record(struct record_opts *o)
 {
-	struct collector c = { .o = o, .threads = !o->top && output__needs_threads(&o->out),
-			       .ep = -1, .go_fd = -1 };
+	struct collector c = {
+		.o = o,
+		.sink = o->top ? &sink_top : o->interval > 0 ? &sink_continuous : &sink_file,
+		.threads = !o->top && output__needs_threads(&o->out),
+		.ep = -1,
+		.go_fd = -1,
+	};
 	struct run r = {
 		.t0 = mono_ns(),
 		.period_ns = 1000000000ULL / o->rate,
 		.period = DRAIN_MIN_NS,
 		.cur_period = DRAIN_MIN_NS,
-		.status_tty = !o->top && isatty(STDERR_FILENO),
-		.continuous = o->interval > 0,
-		.path = o->output,
+		.status_tty = !c.sink->live && isatty(STDERR_FILENO),
 	};
 	int status = EXIT_FAILURE_, err;
 
@@ -535,12 +423,8 @@ int cmd_record(struct record_opts *o)
 		pr_err("out of memory");
 		goto cleanup;
 	}
-	if (!r.path) {
-		default_output(o, r.defpath, sizeof(r.defpath));
-		r.path = r.defpath;
-	}
 	/* Signals first: from here on one ends the run through the paths below. */
-	waiter__signals(r.continuous);
+	waiter__signals(o->interval > 0);
 	if ((err = open_output(&c, &r)) || (err = targets__check_pids(&c))) {
 		status = err;
 		goto cleanup;
@@ -570,6 +454,6 @@ int cmd_record(struct record_opts *o)
 	run_loop(&c, &r);
 	status = finish(&c, &r);
 cleanup:
-	collector_free(&c, &r);
+	collector_free(&c);
 	return status;
 }

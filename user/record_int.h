@@ -9,7 +9,8 @@
  *                 execs and exits, the sweep, the /proc scan
  *   waiter.c      signals, and the sleep between drains (epoll, pidfds)
  *   launch.c      record -- COMMAND: the child, its start and its end
- *   continuous.c  --interval: the folder of profiles and the uploads
+ *   sink.c        where samples go: the profile file, top's table (sink.h)
+ *   continuous.c  the --interval sink: the folder of profiles and the uploads
  *   summary.c     what is said on stderr: the live line, the summary
  */
 #ifndef PYSPY_RECORD_INT_H
@@ -24,6 +25,7 @@
 #include "pyproc.h"
 #include "record.h"
 #include "sampler.h"
+#include "sink.h"
 #include "stack.h"
 
 enum drop_reason {
@@ -59,8 +61,15 @@ struct collector {
 	uint64_t drops[D__MAX];
 	struct symbolize_stats sym;
 	struct stack_memo *memo;	/* NULL: every stack is symbolized anew */
-	struct top *top;		/* top: the live table instead of a file */
-	struct uploader *uploader;	/* --upload */
+	/* The sink (sink.h), and each one's own state. */
+	const struct sink_ops *sink;
+	struct outfile *out;		/* file: the profile being written */
+	const char *path;		/* file: -o, or defpath */
+	char defpath[256];
+	struct top *top;		/* top: the live table */
+	struct uploader *uploader;	/* continuous: --upload */
+	uint64_t interval_mono, interval_unix; /* continuous: this interval's start */
+	uint64_t next_flush;		/* continuous: its end */
 	uint64_t unsupported;		/* processes refused */
 	bool targets_gone;
 	bool threads;			/* the output tells threads apart */
@@ -107,12 +116,6 @@ void launch__reap(struct collector *c);
 void launch__end(struct collector *c);
 /* The run's exit status: the command's, as the shell would give it. */
 int launch__status(struct collector *c);
-
-/* continuous.c */
-int continuous__start_upload(struct collector *c);
-int continuous__flush(struct collector *c, uint64_t start_unix_ns, uint64_t start_mono_ns,
-		      uint64_t now_mono_ns);
-void continuous__upload_done(struct collector *c);
 
 /* summary.c */
 void summary__live(struct collector *c, uint64_t elapsed_ns, bool done);

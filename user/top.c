@@ -232,6 +232,11 @@ static void draw(struct top *t, unsigned int nprocs)
 	free(rows);
 }
 
+uint64_t top__due(const struct top *t)
+{
+	return t->next_draw;
+}
+
 bool top__tick(struct top *t, uint64_t now_ns, unsigned int nprocs)
 {
 	char keys[16];

@@ -18,6 +18,8 @@ void top__free(struct top *t);
  * function aggregation. */
 void top__add(struct top *t, struct agg *a, struct py_process *p, const struct py_stack_hdr *h,
 	      const struct py_frame_rec *frs);
+/* When the table is next redrawn (CLOCK_MONOTONIC ns). */
+uint64_t top__due(const struct top *t);
 /* Handles keys and redraws when due; returns true when the user quit. */
 bool top__tick(struct top *t, uint64_t now_ns, unsigned int nprocs);
 

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The profile file and top's table as sinks of a recording (sink.h), and
+ * the step the profile sinks share: a sample symbolized into the aggregate.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "log.h"
+#include "record_int.h"
+#include "sink.h"
+#include "top.h"
+
+void sink__aggregate(struct collector *c, struct py_process *p, const struct py_stack_hdr *h,
+		     const struct py_frame_rec *frs)
+{
+	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	struct stack_trace st = { 0 };
+	unsigned int n;
+
+	if (!h->nframes && !(h->status & (PY_S_TRUNCATED | PY_S_READ_ERR))) {
+		c->drops[D_EMPTY]++;
+		return;
+	}
+	n = stack__symbolize_memo(c->memo, c->agg, p, h, frs, c->o->function, frames, &c->sym);
+
+	st.pid = h->pid;
+	st.ns_pid = p->ns_pid;
+	if (c->threads) {
+		st.thread_id = h->pthread_id;
+		st.os_thread_id = h->tid;
+		st.thread_name = py_process__thread_name(p, h->tid, h->pthread_id, h->comm);
+	} else {
+		st.thread_name = "";
+	}
+	st.active = h->status & PY_S_ACTIVE;
+	st.owns_gil = h->status & PY_S_GIL;
+	st.frames = frames;
+	st.nframes = n;
+	st.cmdline = p->cmdline;
+	if (!agg__add(c->agg, &st, 1, h->ts))
+		c->written++;
+}
+
+void sink__say_sampling(const struct collector *c)
+{
+	fprintf(stderr, "pyspy-bpf: sampling %s at %u Hz per CPU%s\n",
+		targets__host_wide(c) ? "every Python process"
+		: c->child ? "the command" : "the process", c->o->rate,
+		c->o->duration > 0 ? "" : "; press Control-C to stop");
+}
+
+static uint64_t never_due(const struct collector *c)
+{
+	(void)c;
+	return UINT64_MAX;
+}
+
+/* The profile file. */
+
+/* No -o: a name in the current folder, from the target and the time. */
+static void default_output(const struct record_opts *o, char *buf, size_t len)
+{
+	char stamp[32], who[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	if (o->command) {
+		const char *b = strrchr(o->command[0], '/');
+
+		snprintf(who, sizeof(who), "%s", b ? b + 1 : o->command[0]);
+	} else if (o->npids) {
+		snprintf(who, sizeof(who), "%d", o->pids[0]);
+	} else {
+		snprintf(who, sizeof(who), "all");
+	}
+	snprintf(buf, len, "pyspy-bpf-%s-%s.%s", who, stamp, output__ext(o->out.format));
+}
+
+static int file_open(struct collector *c)
+{
+	int err;
+
+	c->path = c->o->output;
+	if (!c->path) {
+		default_output(c->o, c->defpath, sizeof(c->defpath));
+		c->path = c->defpath;
+	}
+	err = outfile__open(c->path, &c->out);
+	if (err) {
+		/* ENXIO from a FIFO (outfile__open): nothing reads it yet. */
+		pr_err("cannot create '%s': %s%s", c->path, strerror(-err),
+		       err == -ENXIO ? " (a FIFO is written only once its reader is started)"
+				     : "");
+		return EXIT_OUTPUT;
+	}
+	return 0;
+}
+
+static int file_start(struct collector *c, uint64_t now)
+{
+	(void)now;
+	sink__say_sampling(c);
+	return 0;
+}
+
+static bool file_tick(struct collector *c, uint64_t now)
+{
+	(void)c;
+	(void)now;
+	return false;
+}
+
+static int file_finish(struct collector *c, const uint64_t *counters)
+{
+	int err;
+
+	if (c->targets_gone)
+		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
+	err = outfile__write(c->out, c->agg, &c->o->out);
+	if (!err) {
+		err = outfile__commit(c->out);
+		c->out = NULL;
+	}
+	if (err) {
+		pr_err("cannot write '%s': %s", c->path, strerror(-err));
+		return EXIT_FAILURE_;
+	}
+	summary__print(c, c->path, counters);
+	return launch__status(c);
+}
+
+/* A half-written output is removed. */
+static void file_free(struct collector *c)
+{
+	outfile__abort(c->out);
+	c->out = NULL;
+}
+
+const struct sink_ops sink_file = {
+	.open = file_open,
+	.start = file_start,
+	.add = sink__aggregate,
+	.due = never_due,
+	.tick = file_tick,
+	.finish = file_finish,
+	.free = file_free,
+};
+
+/* top's table. */
+
+static int top_open(struct collector *c)
+{
+	(void)c;
+	return 0;
+}
+
+static int top_start(struct collector *c, uint64_t now)
+{
+	(void)now;
+	c->top = top__new(c->o->rate, c->o->delay, c->o->out.full_filenames);
+	if (!c->top) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void top_add(struct collector *c, struct py_process *p, const struct py_stack_hdr *h,
+		    const struct py_frame_rec *frs)
+{
+	top__add(c->top, c->agg, p, h, frs);
+	c->written++;
+}
+
+static uint64_t top_due(const struct collector *c)
+{
+	return top__due(c->top);
+}
+
+static bool top_tick(struct collector *c, uint64_t now)
+{
+	return top__tick(c->top, now, hashmap__size(c->procs));
+}
+
+/* The terminal given back first, then what is said on it. */
+static int top_finish(struct collector *c, const uint64_t *counters)
+{
+	(void)counters;
+	top__free(c->top);
+	c->top = NULL;
+	if (c->targets_gone)
+		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
+	return EXIT_OK;
+}
+
+static void top_free(struct collector *c)
+{
+	top__free(c->top);
+	c->top = NULL;
+}
+
+const struct sink_ops sink_top = {
+	.open = top_open,
+	.start = top_start,
+	.add = top_add,
+	.due = top_due,
+	.tick = top_tick,
+	.finish = top_finish,
+	.free = top_free,
+	.live = true,
+};
