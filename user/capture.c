@@ -645,12 +645,17 @@ int capture__replay_proc(pid_t pid, char *why, size_t whylen, char *module, size
 	size_t at = 16;
 	int32_t err;
 
+	memset(elf, 0, sizeof(*elf));
+	*bias = 0;
+	if (whylen)
+		why[0] = 0;
+	if (modlen)
+		module[0] = 0;
 	put_le(key, (uint32_t)pid, 4);
 	e = next_answer(T_PROC, key, sizeof(key));
 	if (!e)
 		return -ESRCH;	/* never seen: as a process that is gone */
 	p = rp.buf + e->off;
-	memset(elf, 0, sizeof(*elf));
 	err = (int32_t)get_le(p + 4, 4);
 	*bias = get_le(p + 8, 8);
 	for (int i = 0; i < ELF_U64S; i++, at += 8)
