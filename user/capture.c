@@ -65,6 +65,8 @@ static struct {
 	size_t nstream, stream_cap, pos;
 	size_t last_drain;	/* stream index; SIZE_MAX: none */
 	struct hashmap *queues;	/* key hash -> struct queue */
+	uint64_t *rec;		/* a record, aligned as the ring buffer's are */
+	size_t rec_cap;
 	uint64_t now;
 	char command[STR_MAX + 1];
 	struct capture_hdr hdr;
@@ -512,6 +514,7 @@ int capture__end(bool ok)
 	free(rp.buf);
 	free(rp.ents);
 	free(rp.stream);
+	free(rp.rec);
 	memset(&rp, 0, sizeof(rp));
 	capture_mode = CAPTURE_OFF;
 	return err;
@@ -542,7 +545,16 @@ int capture__replay_step(capture_record_fn fn, void *ctx)
 		const uint8_t *p = rp.buf + e->off;
 
 		if (e->tag == T_REC) {
-			fn(ctx, p, e->len);
+			if (e->len > rp.rec_cap) {
+				void *n = realloc(rp.rec, e->len);
+
+				if (!n)
+					continue;	/* as a record lost */
+				rp.rec = n;
+				rp.rec_cap = e->len;
+			}
+			memcpy(rp.rec, p, e->len);
+			fn(ctx, rp.rec, e->len);
 			continue;
 		}
 		if (get_le(p + 1, 8) > rp.now)
