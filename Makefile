@@ -46,7 +46,8 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak kernel-test check-sanitized sanitized-pass
+.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak kernel-test check-sanitized sanitized-pass \
+	replay-check replay-update
 
 all: pyspy-bpf
 
@@ -124,10 +125,20 @@ unit: $(UNIT_BINS)
 e2e: pyspy-bpf
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
 
+# The committed captures (tests/replay/) replayed in every format and
+# compared byte for byte with their expected outputs: no root, no BPF.
+# replay-update rewrites the expected outputs, for a deliberate change.
+replay-check: pyspy-bpf
+	$(PYTHON) tests/replay/check
+
+replay-update: pyspy-bpf
+	$(PYTHON) tests/replay/check --update
+
 # The interpreters first: the unit tests' live checks use every one of them.
 test: pyspy-bpf $(PYTHONS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)tests/fuzz/run --replay-only
+	$(Q)$(MAKE) --no-print-directory replay-check
 	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
 
 # CI's second pass: the collector built with ASan + LSan + UBSan, run by the
@@ -142,6 +153,7 @@ check-sanitized:
 
 sanitized-pass: pyspy-bpf $(PYTHONS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory replay-check
 	$(PYTHON) -m pytest -ra $(SANITIZED_E2E) $(PYTEST_ARGS)
 
 # libFuzzer targets: each for FUZZ_SECONDS (default 60); fuzz-quick is CI's

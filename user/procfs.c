@@ -2,12 +2,14 @@
 /* Readers of /proc: see procfs.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "capture.h"
 #include "procfs.h"
 
 void proc_dir(pid_t pid, char *buf, size_t len)
@@ -41,7 +43,7 @@ void proc_dir(pid_t pid, char *buf, size_t len)
 	closedir(d);
 }
 
-int read_cmdline(pid_t pid, char *buf, size_t len)
+static int cmdline_live(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
@@ -68,7 +70,7 @@ int read_cmdline(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
-pid_t proc_ns_pid(pid_t pid)
+static pid_t ns_pid_live(pid_t pid)
 {
 	char path[64], line[256];
 	pid_t last = 0;
@@ -127,7 +129,7 @@ char procfs__state(const char *stat_path)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-uint64_t proc_start_time(pid_t pid)
+static uint64_t start_time_live(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v = 0;
@@ -143,6 +145,57 @@ uint64_t proc_start_time(pid_t pid)
 	if (field == 22)
 		sscanf(p, "%llu", &v);
 	return v;
+}
+
+/*
+ * What the collector keeps of a process from /proc goes through these: a
+ * capture logs it, a replay (which has no such process) answers it.
+ */
+int read_cmdline(pid_t pid, char *buf, size_t len)
+{
+	int64_t v;
+	int err;
+
+	if (!len)
+		return -EINVAL;
+	if (capture_mode == CAPTURE_REPLAY) {
+		buf[0] = 0;
+		if (capture__replay_fact(CF_CMDLINE, pid, 0, &v, buf, len))
+			return -ENOENT;
+		return v < -4095 || v > 0 ? -EINVAL : (int)v;
+	}
+	err = cmdline_live(pid, buf, len);
+	if (capture_mode)
+		capture__fact(CF_CMDLINE, pid, 0, err, err ? "" : buf);
+	return err;
+}
+
+pid_t proc_ns_pid(pid_t pid)
+{
+	int64_t v;
+
+	if (capture_mode != CAPTURE_REPLAY) {
+		v = ns_pid_live(pid);
+		if (capture_mode)
+			capture__fact(CF_NS_PID, pid, 0, v, NULL);
+		return v;
+	}
+	if (capture__replay_fact(CF_NS_PID, pid, 0, &v, NULL, 0) || v < 0 || v > INT32_MAX)
+		return 0;
+	return v;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	int64_t v;
+
+	if (capture_mode != CAPTURE_REPLAY) {
+		v = start_time_live(pid);
+		if (capture_mode)
+			capture__fact(CF_START_TIME, pid, 0, v, NULL);
+		return v;
+	}
+	return capture__replay_fact(CF_START_TIME, pid, 0, &v, NULL, 0) ? 0 : (uint64_t)v;
 }
 
 /* PF_EXITING in /proc/PID/stat's flags: the task is in do_exit. */
@@ -178,4 +231,38 @@ pid_t procfs__ppid(pid_t pid)
 	if (p && sscanf(p, ") %*c %d", &ppid) != 1)
 		ppid = 0;
 	return ppid;
+}
+
+bool proc_gone(pid_t pid)
+{
+	char path[96];
+	struct dirent *de;
+	bool gone = true;
+	DIR *d;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (procfs__task_exiting(path) == 0)
+		return false;
+	/*
+	 * The leader is dead or dying. The process lives on while any other
+	 * thread does (a leader may exit alone); after SIGKILL every thread
+	 * is in do_exit, its memory going, and nothing more can be read.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return true;
+	while (gone && (de = readdir(d))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
+		gone = procfs__task_exiting(path) != 0;
+	}
+	closedir(d);
+	return gone;
 }

@@ -7,6 +7,7 @@
 #ifndef PYSPY_PROCFS_H
 #define PYSPY_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,6 +38,11 @@ char procfs__state(const char *stat_path);
 /* 1 when the task of a stat file is dead or exiting (PF_EXITING), 0 when
  * it runs, -1 when the file cannot be read (the task is gone too). */
 int procfs__task_exiting(const char *stat_path);
+/*
+ * The process no longer runs: no such pid, a zombie waiting to be reaped, or
+ * every thread in exit (killed; its memory is going).
+ */
+bool proc_gone(pid_t pid);
 /* The parent of pid; 0 when unreadable. */
 pid_t procfs__ppid(pid_t pid);
 

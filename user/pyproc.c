@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "capture.h"
 #include "clock.h"
 #include "pyelf.h"
 #include "hashmap.h"
@@ -358,7 +359,10 @@ static void exe_id(pid_t pid, uint64_t id[2])
 	}
 }
 
-int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen)
+/* The process as /proc, its ELF file and its memory show it; *elf and
+ * *bias: what setup() was given, for a capture. */
+static int open_live(pid_t pid, struct py_process **out, char *why, size_t whylen,
+		     struct py_elf *found, uint64_t *found_bias)
 {
 	struct candidate *cands = NULL;
 	struct py_process *p = NULL;
@@ -409,6 +413,8 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 				(elf.load_vaddr - elf.load_offset);
 		if (!elf.dyn)
 			bias = 0;
+		*found = elf;
+		*found_bias = bias;
 		err = setup(p, &elf, bias, why, whylen);
 		break;
 	}
@@ -452,6 +458,53 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 cleanup:
 	free(cands);
 	py_process__free(p);
+	return err;
+}
+
+/*
+ * A replay's process: what the capture logged of its /proc, ELF file and
+ * load bias, and the rest as a live open does it (setup() reads the version
+ * and _Py_DebugOffsets through remote_read(), which the capture answers);
+ * the same questions in the same order, so that each gets the answer it got.
+ */
+static int open_replay(pid_t pid, struct py_process **out, char *why, size_t whylen)
+{
+	struct py_process *p = process_new(pid);
+	struct py_elf elf;
+	uint64_t bias, v;
+	int err;
+
+	*out = NULL;
+	why[0] = 0;
+	if (!p)
+		return -ENOMEM;
+	p->start_time = proc_start_time(pid);
+	p->ns_pid = proc_ns_pid(pid);
+	err = capture__replay_proc(pid, why, whylen, p->module, sizeof(p->module), &elf, &bias);
+	if (!err)
+		err = setup(p, &elf, bias, why, whylen);
+	if (!err) {
+		remote_read(pid, p->bpf.runtime, &v, sizeof(v));
+		read_cmdline(pid, p->cmdline, sizeof(p->cmdline));
+		*out = p;
+		return 0;
+	}
+	py_process__free(p);
+	return err;
+}
+
+int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whylen)
+{
+	struct py_elf elf = { 0 };
+	uint64_t bias = 0;
+	int err;
+
+	if (capture_mode == CAPTURE_REPLAY)
+		return open_replay(pid, out, why, whylen);
+	err = open_live(pid, out, why, whylen, &elf, &bias);
+	/* The module's folder is this machine's; setup() reads its name. */
+	if (capture_mode)
+		capture__proc(pid, err, why, err ? NULL : base_name((*out)->module), &elf, bias);
 	return err;
 }
 
@@ -639,22 +692,62 @@ static const char *comm_name(struct py_process *p, int tid, const char *comm)
 	return name;
 }
 
+/*
+ * A thread's kernel name from /proc (logged by a capture, answered by a
+ * replay): its length, or 0 or -1 when there is none. Samples are read up
+ * to 50 ms late: a short-lived thread is often gone by then, and every one
+ * of its samples would try /proc again. A thread found gone is taken as
+ * gone for a second (its tid is not reused that soon).
+ */
+static ssize_t proc_comm(struct py_process *p, int tid, uint64_t now, char *buf, size_t len)
+{
+	struct gone_tid *gone = &p->gone[(unsigned int)tid % GONE_TIDS];
+	char path[96];
+	int64_t v;
+	ssize_t n;
+	int fd;
+
+	if (capture_mode == CAPTURE_REPLAY)
+		return capture__replay_fact(CF_COMM, p->pid, tid, &v, buf, len) ? -1 : v > 0;
+	if (gone->tid == tid && gone->at && now - gone->at < GONE_TID_NS)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", p->pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ESRCH)) {
+		gone->tid = tid;
+		gone->at = now;
+	}
+	n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+	}
+	if (capture_mode)
+		capture__fact(CF_COMM, p->pid, tid, n, n > 0 ? buf : "");
+	return n;
+}
+
 const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident,
 				    const char *comm)
 {
-	char path[96], buf[64];
+	char buf[64];
 	uint64_t now, took;
 	const char *py;
 	char *name;
-	ssize_t n;
-	int fd;
+	bool refresh;
 
 	py = py_name_of(p, ident, tid);
 	if (py)
 		return py;
 	now = mono_ns();
-	if ((!p->py_names_at || now - p->py_names_at >= p->py_names_wait) &&
-	    names_budget_take(now)) {
+	refresh = (!p->py_names_at || now - p->py_names_at >= p->py_names_wait) &&
+		  names_budget_take(now);
+	/* Decided by clocks a replay does not have: it takes the decision. */
+	if (capture_mode)
+		refresh = capture__value(CF_NAMES, p->pid, 0, refresh);
+	if (refresh) {
 		uint64_t cpu = thread_cpu_ns();
 
 		p->py_names_at = now;
@@ -681,60 +774,16 @@ const char *py_process__thread_name(struct py_process *p, int tid, uint64_t iden
 	name = hashmap__get(p->thread_names, (uint64_t)tid);
 	if (name)
 		return name;
-	/* Samples are read up to 50 ms late: a short-lived thread is often gone
-	 * by then, and every one of its samples would try /proc again. A thread
-	 * found gone is taken as gone for a second (its tid is not reused that
-	 * soon). */
-	struct gone_tid *gone = &p->gone[(unsigned int)tid % GONE_TIDS];
-
-	if (gone->tid == tid && gone->at && now - gone->at < GONE_TID_NS)
+	if (proc_comm(p, tid, now, buf, sizeof(buf)) <= 0)
 		return "";
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", p->pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && (errno == ENOENT || errno == ESRCH)) {
-		gone->tid = tid;
-		gone->at = now;
-	}
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return "";
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
 	return comm_name(p, tid, buf);
 }
 
 bool py_process__gone(pid_t pid)
 {
-	char path[96];
-	struct dirent *de;
-	bool gone = true;
-	DIR *d;
-
-	if (kill(pid, 0) && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (procfs__task_exiting(path) == 0)
-		return false;
-	/*
-	 * The leader is dead or dying. The process lives on while any other
-	 * thread does (a leader may exit alone); after SIGKILL every thread
-	 * is in do_exit, its memory going, and nothing more can be read.
-	 */
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return true;
-	while (gone && (de = readdir(d))) {
-		char *end;
-		long tid = strtol(de->d_name, &end, 10);
-
-		if (*end || tid <= 0 || tid == pid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
-		gone = procfs__task_exiting(path) != 0;
-	}
-	closedir(d);
-	return gone;
+	if (capture_mode == CAPTURE_REPLAY)
+		return capture__value(CF_GONE, pid, 0, false);
+	if (capture_mode)
+		return capture__value(CF_GONE, pid, 0, proc_gone(pid));
+	return proc_gone(pid);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "capture.h"
 #include "clock.h"
 #include "log.h"
 #include "record_int.h"
@@ -209,8 +210,10 @@ static int start_sampler(struct collector *c, struct run *r)
 		.report_all_forks = (o->npids != 0 || o->command) && o->subprocesses,
 		.exits_watched = (o->npids != 0 || o->command) && !o->subprocesses,
 		.sample_gil = o->top || o->gil_only,
-		.sample_time = !o->top && output__needs_timeline(o->out.format),
-		.sample_comm = c->threads,
+		/* A capture keeps what every format may want of a sample. */
+		.sample_time = !o->top && (output__needs_timeline(o->out.format) ||
+					   capture_mode == CAPTURE_WRITE),
+		.sample_comm = c->threads || capture_mode == CAPTURE_WRITE,
 		.ringbuf_bytes = ring_bytes(o),
 		.wake_quarter = true,
 		.btf_path = o->btf_path,
@@ -266,7 +269,7 @@ static int start_clock(struct collector *c, struct run *r)
 	struct record_opts *o = c->o;
 	struct timespec wall;
 
-	r->start_ns = mono_ns();
+	r->start_ns = capture__value(CF_CLOCK, 0, CC_START_MONO, mono_ns());
 	if (log_verbose) {
 		/* The rest of the time, it waited for a CPU (a loaded host). */
 		struct timespec cpu;
@@ -277,7 +280,8 @@ static int start_clock(struct collector *c, struct run *r)
 	}
 	clock_gettime(CLOCK_REALTIME, &wall);
 	o->out.start_mono_ns = r->start_ns;
-	o->out.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;
+	o->out.start_unix_ns = capture__value(CF_CLOCK, 0, CC_START_UNIX,
+					      wall.tv_sec * 1000000000ULL + wall.tv_nsec);
 	o->out.rate = o->rate;
 	if (o->duration > 0)
 		r->end_ns = r->start_ns + (uint64_t)(o->duration * 1e9);
@@ -367,6 +371,23 @@ static void run_loop(struct collector *c, struct run *r)
 	}
 }
 
+/*
+ * A replay (capture.h): the captured drains and --idle passes, in their
+ * order and at their times, instead of the clock's; the last drain is
+ * finish()'s own.
+ */
+static void replay_loop(struct collector *c, struct run *r)
+{
+	enum capture_step step;
+
+	while ((step = capture__next_step()) != CS_END) {
+		if (step == CS_ITER)
+			idle_tick(c, r, mono_ns());
+		else if (!drain_step(c, r, mono_ns()))
+			break;
+	}
+}
+
 /* The last samples read, then the sink finished: the exit status. */
 static int finish(struct collector *c, struct run *r)
 {
@@ -377,7 +398,8 @@ static int finish(struct collector *c, struct run *r)
 	if (r->status_tty)
 		summary__live(c, 0, true);
 	sampler__counters(c->sampler, counters);
-	c->o->out.duration_s = (mono_ns() - r->start_ns) / 1e9;
+	c->o->out.duration_s = (capture__value(CF_CLOCK, 0, CC_END_MONO, mono_ns()) -
+				r->start_ns) / 1e9;
 	return c->sink->finish(c, counters);
 }
 
@@ -401,6 +423,51 @@ static void collector_free(struct collector *c)
 	free(c->changes);
 }
 
+/*
+ * PYSPY_BPF_CAPTURE=FILE: this run also writes down what it receives.
+ * PYSPY_BPF_REPLAY=FILE: this run receives it from FILE, and takes from it
+ * the pids, rate, --subprocesses, --idle and the command line string its
+ * output shows. Both for -p alone. 0 or the exit status.
+ */
+_Static_assert(CAPTURE_MAX_PIDS == MAX_PIDS, "a capture's pids are -p's");
+
+static int capture_setup(struct collector *c, struct run *r)
+{
+	struct record_opts *o = c->o;
+	struct capture_hdr h = { .rate = o->rate, .subprocesses = o->subprocesses,
+				 .idle = o->idle, .npids = o->npids,
+				 .command = o->out.command };
+	const char *path;
+	int mode = capture__mode_from_env(&path);
+
+	if (mode == CAPTURE_OFF)
+		return 0;
+	if (mode < 0) {
+		pr_err("PYSPY_BPF_CAPTURE and PYSPY_BPF_REPLAY cannot both be set");
+		return EXIT_USAGE;
+	}
+	if (o->top || o->interval > 0 || o->command || (mode == CAPTURE_WRITE && !o->npids)) {
+		pr_err("%s: only for record -p", mode == CAPTURE_WRITE ? "PYSPY_BPF_CAPTURE"
+		       : "PYSPY_BPF_REPLAY");
+		return EXIT_USAGE;
+	}
+	memcpy(h.pids, o->pids, sizeof(h.pids));
+	if (capture__start(mode, path, &h))
+		return EXIT_FAILURE_;
+	if (mode == CAPTURE_WRITE)
+		return 0;
+	o->rate = h.rate;
+	o->npids = h.npids;
+	memcpy(o->pids, h.pids, sizeof(o->pids));
+	o->subprocesses = h.subprocesses;
+	o->idle = h.idle;
+	o->out.process_roots = o->subprocesses;
+	o->out.command = h.command;
+	r->period_ns = 1000000000ULL / o->rate;
+	r->status_tty = false;
+	return 0;
+}
+
 int cmd_record(struct record_opts *o)
 {
 	struct collector c = {
@@ -421,6 +488,10 @@ int cmd_record(struct record_opts *o)
 
 	if (collector_init(&c)) {
 		pr_err("out of memory");
+		goto cleanup;
+	}
+	if ((err = capture_setup(&c, &r))) {
+		status = err;
 		goto cleanup;
 	}
 	/* Signals first: from here on one ends the run through the paths below. */
@@ -451,9 +522,16 @@ int cmd_record(struct record_opts *o)
 	}
 	if (start_clock(&c, &r))
 		goto cleanup;
-	run_loop(&c, &r);
+	if (capture_mode == CAPTURE_REPLAY)
+		replay_loop(&c, &r);
+	else
+		run_loop(&c, &r);
 	status = finish(&c, &r);
 cleanup:
 	collector_free(&c);
+	if (capture_mode && (err = capture__end(status == EXIT_OK)) && !status) {
+		pr_err("cannot write the capture: %s", strerror(-err));
+		status = EXIT_FAILURE_;
+	}
 	return status;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
+#include "capture.h"
 #include "paths.h"
 #include "remote.h"
 
@@ -84,16 +85,12 @@ void remote_forget(pid_t pid)
 	}
 }
 
-int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct mem_fd *s;
 	ssize_t n;
 	int err = 0, tries;
 
-	if (!addr || pid <= 0 || addr + len < addr || addr + len > (1ULL << 63))
-		return -EFAULT;
-	if (!len)
-		return 0;
 	for (tries = 0; tries < 2; tries++) {
 		s = slot_of(pid, &err);
 		if (!s)
@@ -109,4 +106,22 @@ int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 		remote_forget(pid);
 	}
 	return -ESRCH;
+}
+
+/* The one way into a target's memory: a capture logs every read here, and
+ * a replay answers them. */
+int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	int err;
+
+	if (!addr || pid <= 0 || addr + len < addr || addr + len > (1ULL << 63))
+		return -EFAULT;
+	if (!len)
+		return 0;
+	if (capture_mode == CAPTURE_REPLAY)
+		return capture__replay_read(pid, addr, buf, len);
+	err = read_mem(pid, addr, buf, len);
+	if (capture_mode)
+		capture__read(pid, addr, len, buf, err);
+	return err;
 }

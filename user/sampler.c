@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "capture.h"
 #include "clock.h"
 #include "kfeatures.h"
 #include "log.h"
@@ -40,6 +41,7 @@ struct sampler {
 	uint64_t ucounts[PY_C__MAX];	/* compat_iter: the collector's walks */
 	sampler_record_fn fn;
 	void *ctx;
+	bool replay;			/* no BPF: records come from a capture */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -51,12 +53,21 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+/* Every record reaches the collector here, the ring buffer's and the
+ * collector's own walker's (compat_iter): what a capture logs. */
+static int deliver(void *ctx, const void *data, size_t size)
 {
 	struct sampler *s = ctx;
 
+	if (capture_mode)
+		capture__record(data, size);
 	s->fn(s->ctx, data, size);
 	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	return deliver(ctx, data, size);
 }
 
 static int open_perf(struct sampler *s, int cpu, unsigned int rate)
@@ -277,6 +288,12 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 		return -ENOMEM;
 	s->fn = fn;
 	s->ctx = ctx;
+	s->iter_fd = -1;
+	if (capture_mode == CAPTURE_REPLAY) {
+		s->replay = true;
+		*out = s;
+		return 0;
+	}
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		err = s->ncpus ? s->ncpus : -EINVAL;
@@ -295,10 +312,12 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	err = load_for_this_kernel(s, o, &t);
 	if (err)
 		goto fail;
-	if (s->compat_iter && o->iterate && !(s->uw = uwalk__new(s->fn, s->ctx))) {
+	if (s->compat_iter && o->iterate && !(s->uw = uwalk__new(deliver, s))) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	if (capture_mode)
+		capture__fact(CF_RING, 0, 0, bpf_map__max_entries(s->skel->maps.events), NULL);
 	pr_debug("kernel fallbacks: %s", *sampler__fallbacks(s) ? sampler__fallbacks(s) : "none");
 	pr_debug("start-up: BPF programs loaded and verified in %.1f ms", lap_ms(&t));
 	err = sampler_bpf__attach(s->skel);
@@ -336,7 +355,7 @@ fail:
 
 int sampler__watch_exits(struct sampler *s)
 {
-	if (s->skel->links.on_exit)
+	if (s->replay || s->skel->links.on_exit)
 		return 0;
 	s->skel->links.on_exit = bpf_program__attach(s->skel->progs.on_exit);
 	if (!s->skel->links.on_exit)
@@ -368,6 +387,8 @@ int sampler__add_proc(struct sampler *s, pid_t pid, const struct py_proc *p)
 {
 	__u32 key = pid;
 
+	if (s->replay)
+		return 0;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &key, p, BPF_ANY))
 		return -errno;
 	return 0;
@@ -377,7 +398,8 @@ void sampler__del_proc(struct sampler *s, pid_t pid)
 {
 	__u32 key = pid;
 
-	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+	if (!s->replay)
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
 }
 
 /* A new pass: the configuration, the link (its pid filter makes the kernel
@@ -470,7 +492,7 @@ static void walk_facts(struct sampler *s, const char *buf, size_t n)
 	}
 }
 
-int sampler__iterate(struct sampler *s, const struct iterate_opts *o)
+static int iterate_live(struct sampler *s, const struct iterate_opts *o)
 {
 	/* The program writes a 4-byte token per thread it visits (compat:
 	 * the thread's facts): a read returns after this many threads. */
@@ -503,30 +525,57 @@ int sampler__iterate(struct sampler *s, const struct iterate_opts *o)
 	return err;
 }
 
+/* A capture marks where each pass and drain ended, with its result and
+ * time; a replay hands over the records up to that mark. */
+int sampler__iterate(struct sampler *s, const struct iterate_opts *o)
+{
+	int ret;
+
+	if (s->replay)
+		return capture__replay_step(s->fn, s->ctx);
+	ret = iterate_live(s, o);
+	if (capture_mode)
+		capture__step(CS_ITER, mono_ns(), ret);
+	return ret;
+}
+
 int sampler__drain(struct sampler *s)
 {
-	return ring_buffer__consume(s->rb);
+	int ret;
+
+	if (s->replay)
+		return capture__replay_step(s->fn, s->ctx);
+	ret = ring_buffer__consume(s->rb);
+	if (capture_mode)
+		capture__step(CS_DRAIN, mono_ns(), ret);
+	return ret;
 }
 
 int sampler__ring_fd(const struct sampler *s)
 {
-	return bpf_map__fd(s->skel->maps.events);
+	return s->replay ? -1 : bpf_map__fd(s->skel->maps.events);
 }
 
 size_t sampler__ringbuf_bytes(const struct sampler *s)
 {
+	if (s->replay)
+		return capture__value(CF_RING, 0, 0, 0);
 	return bpf_map__max_entries(s->skel->maps.events);
 }
 
 int sampler__counters(struct sampler *s, uint64_t out[PY_C__MAX])
 {
-	int fd = bpf_map__fd(s->skel->maps.counters), err = 0;
-	struct py_counters *vals = calloc(s->ncpus, sizeof(*vals));
+	struct py_counters *vals;
 	__u32 zero = 0;
+	int fd, err = 0;
 
+	memset(out, 0, PY_C__MAX * sizeof(out[0]));
+	if (s->replay)
+		return 0;	/* the kernel's counters are not captured */
+	fd = bpf_map__fd(s->skel->maps.counters);
+	vals = calloc(s->ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	memset(out, 0, PY_C__MAX * sizeof(out[0]));
 	if (bpf_map_lookup_elem(fd, &zero, vals))
 		err = -errno;
 	for (int c = 0; !err && c < s->ncpus; c++)

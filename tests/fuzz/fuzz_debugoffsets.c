@@ -6,6 +6,8 @@
  * would, so an accepted offset that a reader cannot take is caught.
  * fuzz-sources: user/offsets.c user/offsets_gen.c user/symcache.c user/hashmap.c
  *               user/linetable.c user/pystr.c user/paths.c user/procfs.c user/remote.c user/utf8.c
+ *               user/capture.c user/log.c user/textesc.c
+ * fuzz-libs: -lz
  *
  * Input: minor version selector (1 byte: 3.13, 3.14, 3.15 or 3.12, which
  * has no block), then the block (the collector reads 4096 bytes).

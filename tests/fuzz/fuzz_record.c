@@ -4,7 +4,7 @@
  * symbolization of its frames against a hostile target's memory (a fake
  * target: code objects, strings and line tables in this process, read
  * through /proc/PID/mem like a real one), then aggregation.
- * fuzz-sources: user/sampler.c user/log.c user/stack.c user/symcache.c
+ * fuzz-sources: user/sampler.c user/capture.c user/log.c user/stack.c user/symcache.c
  *               user/aggregate.c user/hashmap.c user/linetable.c user/pystr.c
  *               user/paths.c user/procfs.c user/remote.c user/offsets.c user/offsets_gen.c
  *               user/textesc.c user/kfeatures.c user/uwalk.c user/utf8.c

@@ -8,7 +8,8 @@
  * one well-formed stack record, followed by a frame address record of the
  * same depth when asked, and that the GIL flag says what the memory says.
  * fuzz-sources: user/uwalk.c user/hashmap.c user/remote.c user/paths.c user/procfs.c
- *               user/offsets_gen.c
+ *               user/offsets_gen.c user/capture.c user/log.c user/textesc.c user/utf8.c
+ * fuzz-libs: -lz
  * fuzz-max-len: 8192
  *
  * Input: layout (1 byte: an entry of the offsets table, 2.7 to 3.15),
