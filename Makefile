@@ -46,7 +46,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons, not throwaways.
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install install-service test unit e2e vmlinux interpreters fuzz fuzz-quick bench soak kernel-test check-sanitized sanitized-pass \
+.PHONY: all clean install install-service test unit e2e vmlinux interpreters check-sizes fuzz fuzz-quick bench soak kernel-test check-sanitized sanitized-pass \
 	replay-check replay-update
 
 all: pyspy-bpf
@@ -134,8 +134,13 @@ replay-check: pyspy-bpf
 replay-update: pyspy-bpf
 	$(PYTHON) tests/replay/check --update
 
+# Function and file sizes (Universal Ctags): within 100 and 800 lines.
+check-sizes:
+	$(Q)scripts/check-sizes
+
 # The interpreters first: the unit tests' live checks use every one of them.
 test: pyspy-bpf $(PYTHONS_STAMP)
+	$(Q)scripts/check-sizes
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)tests/fuzz/run --replay-only
 	$(Q)$(MAKE) --no-print-directory replay-check
