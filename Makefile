@@ -122,8 +122,17 @@ $(PYTHONS_STAMP): scripts/install-debian-pythons
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
+# The end-to-end tests on E2E_JOBS workers (pytest-xdist, one file per
+# worker at a time), then the tests marked `serial` alone: they count or
+# namespace every process on the host. E2E_JOBS=0 runs all in one process.
+E2E_JOBS ?= 2
+define run_e2e
+	$(PYTHON) -m pytest -ra -p xdist -n $(E2E_JOBS) --dist loadfile -m "not serial" $(1) $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -ra -m serial $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+endef
+
 e2e: pyspy-bpf
-	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
+	$(call run_e2e,tests/e2e)
 
 # The committed captures (tests/replay/) replayed in every format and
 # compared byte for byte with their expected outputs: no root, no BPF.
@@ -144,7 +153,7 @@ test: pyspy-bpf $(PYTHONS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)tests/fuzz/run --replay-only
 	$(Q)$(MAKE) --no-print-directory replay-check
-	$(PYTHON) -m pytest -ra tests/e2e $(PYTEST_ARGS)
+	$(call run_e2e,tests/e2e)
 
 # CI's second pass: the collector built with ASan + LSan + UBSan, run by the
 # unit tests and by the end-to-end tests that feed it hostile, racing or
@@ -159,7 +168,7 @@ check-sanitized:
 sanitized-pass: pyspy-bpf $(PYTHONS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory replay-check
-	$(PYTHON) -m pytest -ra $(SANITIZED_E2E) $(PYTEST_ARGS)
+	$(call run_e2e,$(SANITIZED_E2E))
 
 # libFuzzer targets: each for FUZZ_SECONDS (default 60); fuzz-quick is CI's
 # short pass over the committed corpus.

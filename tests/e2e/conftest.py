@@ -93,6 +93,10 @@ def pytest_generate_tests(metafunc):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "versions(list): restrict to these (major, minor)")
+    config.addinivalue_line(
+        "markers", "serial: runs after the parallel part, alone (it counts or "
+        "namespaces every process on the host, which another worker's "
+        "targets would disturb)")
 
 
 @pytest.fixture

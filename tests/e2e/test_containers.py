@@ -24,6 +24,9 @@ from test_record import matches, source_line
 APP = "/app/pkg/spin_chain.py"
 SHORT = "pkg/spin_chain.py"
 
+# Namespaces, chroots and host-wide runs: alone, after the parallel part.
+pytestmark = pytest.mark.serial
+
 
 def debian_interpreters():
     return [i for i in INTERPRETERS if i.label.startswith("debian-")]

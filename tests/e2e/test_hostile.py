@@ -110,6 +110,7 @@ def test_userfaultfd_never_stalls(profiler, interp, mode, start_target, tmp_path
     assert parse_raw(out.read_text()), res.stderr
 
 
+@pytest.mark.serial
 def test_userfaultfd_host_wide(profiler, interp_any, start_target, tmp_path):
     """Every trap at once, host-wide and with --idle: the others are still
     profiled, and the run ends on time."""

@@ -171,6 +171,7 @@ def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
         assert good >= 0.9 * total, (t.pid, mine)
 
 
+@pytest.mark.serial
 def test_host_wide_names_unreadable_and_goes_on(profiler, start_target, tmp_path):
     """A process pyspy-bpf cannot read (PyPy) gets one message naming it;
     the CPython process next to it is profiled all the same."""

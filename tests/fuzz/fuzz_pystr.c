@@ -19,40 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pystr.h"
+#include "utf8_oracle.h"
 
 #define HDR 4
-
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len, k;
-	uint32_t c, min;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0)
-			len = 2, c = s[i] & 0x1f, min = 0x80;
-		else if ((s[i] & 0xf0) == 0xe0)
-			len = 3, c = s[i] & 0x0f, min = 0x800;
-		else if ((s[i] & 0xf8) == 0xf0)
-			len = 4, c = s[i] & 0x07, min = 0x10000;
-		else
-			return false;
-		if (len > n - i)
-			return false;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
-}
 
 static int call(int fn, unsigned kind, const void *data, size_t n, char *out, size_t outlen)
 {
@@ -113,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!memchr(out, 0, outlen))
 		abort();
 	len = rc >= 0 ? (size_t)rc : strlen(out);
-	if (len >= outlen || out[len] || !valid_utf8((unsigned char *)out, len))
+	if (len >= outlen || out[len] || !utf8_oracle_ok((unsigned char *)out, len))
 		abort();
 	if (rc >= 0) {
 		/* It fitted: exactly the full result. */

@@ -29,6 +29,7 @@
 #include "aggregate.h"
 #include "output.h"
 #include "protobuf.h"
+#include "utf8_oracle.h"
 
 #define MAX_FRAMES 64
 #define MAX_STACK 40
@@ -58,48 +59,21 @@ static char *str(struct in *in, char *buf, size_t cap)
 
 /* ---- checks ---- */
 
-static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c, min;
-	size_t len, k;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[k] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
+/* XML 1.0 refuses the C0 controls but tab, newline and return, and
+ * U+FFFE / U+FFFF (EF BF BE, EF BF BF). */
 static void check_utf8(const char *s, size_t n, bool xml)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k;
-	uint32_t cp;
 
 	while (i < n) {
-		k = utf8_len(u + i, n - i, &cp);
+		k = utf8_oracle_seq(u + i, n - i);
 		if (!k)
 			abort();
-		if (xml && ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-			    cp == 0xfffe || cp == 0xffff))
+		if (xml && k == 1 && u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
+			abort();
+		if (xml && k == 3 && u[i] == 0xef && u[i + 1] == 0xbf &&
+		    (u[i + 2] == 0xbe || u[i + 2] == 0xbf))
 			abort();
 		i += k;
 	}

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "linetable.h"
 #include "rng.h"
 
@@ -27,13 +28,6 @@
 struct fixture_stats {
 	unsigned long codes, offsets, noloc, live, formats_seen;
 };
-
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("PYSPY_FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
-}
 
 static int parse_format(const char *s, enum linetable_format *fmt)
 {
@@ -48,15 +42,6 @@ static int parse_format(const char *s, enum linetable_format *fmt)
 	else
 		return -1;
 	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* "-" or hex digits -> malloc'ed buffer of exactly *len bytes (NULL if 0),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "offsets.h"
 #include "rng.h"
 
@@ -107,13 +108,6 @@ struct fixture {
 	unsigned char *data;	/* exactly len bytes, so ASan sees overreads */
 	size_t len;
 };
-
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("PYSPY_FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
-}
 
 static int load_fixture(const char *path, const char *name, struct fixture *fx)
 {

@@ -36,6 +36,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "offsets.h"
 #include "pyobj.h"
 #include "pyproc.h"
@@ -49,13 +50,6 @@ static bool in_ci(void)
 	const char *v = getenv("CI");
 
 	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("PYSPY_FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
 }
 
 /* ==== fake objects in our own memory ==== */

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+#include "utf8_oracle.h"
 #include "pystr.h"
 #include "rng.h"
 
@@ -45,22 +47,6 @@ struct tcase {
 	struct unit units[MAX_UNITS];
 	size_t nunits;
 };
-
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("PYSPY_FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 static size_t unhex(const char *s, size_t n, char *out)
 {
@@ -420,46 +406,6 @@ static void test_huge_outlen(void **state)
 	assert_string_equal(out, "b'\\xff'");
 }
 
-/* Well-formed UTF-8 (surrogates and > U+10FFFF excluded). */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len, k;
-	uint32_t cp, min;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			len = 2;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			len = 3;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			len = 4;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len > n - i)
-			return false;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rng(void)
@@ -528,7 +474,7 @@ static void test_fuzz(void **state)
 			assert_true(ret >= 0 || ret == -ENOSPC);
 			assert_true(len < outlen);
 			assert_int_equal(out[len], '\0');
-			assert_true(utf8_ok((unsigned char *)out, len));
+			assert_true(utf8_oracle_ok((unsigned char *)out, len));
 			/* repr never lets a NUL through */
 			if (fn == F_REPR_STR || fn == F_REPR_BYTES)
 				assert_int_equal(strlen(out), len);
