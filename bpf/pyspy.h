@@ -51,6 +51,8 @@ enum py_layout_flags {
 	PY_F_BYTES_STR = 1 << 6,
 	/* The interpreter list head is the variable interp_head (2.7-3.6). */
 	PY_F_INTERP_HEAD_SYM = 1 << 7,
+	/* The byte before the owner is is_entry (3.11). */
+	PY_F_ENTRY_BYTE = 1 << 8,
 };
 
 /*
@@ -142,6 +144,7 @@ enum py_record_kind {
 	PY_REC_FORK = 3,
 	PY_REC_EXIT = 4,
 	PY_REC_FRAME_ADDRS = 5,	/* follows a stack record of the same tid */
+	PY_REC_NATIVE = 6,	/* precedes a stack record of the same tid */
 };
 
 /* struct py_stack_hdr.status bits */
@@ -151,6 +154,14 @@ enum py_stack_status {
 	PY_S_GIL = 1 << 2,	 /* the thread held the GIL */
 	PY_S_ACTIVE = 1 << 3,	 /* the thread was on a CPU */
 };
+
+/*
+ * With --native, lasti's top bit marks a frame its eval-loop activation began
+ * with: the C stack entered Python there (the C frames between it and its
+ * caller's frame belong between them in the merged stack). Every frame
+ * before 3.11, where each call is its own activation.
+ */
+#define PY_LASTI_ENTRY (1U << 31)
 
 /* Per frame: userspace symbolizes (code, check) and finds the line from lasti. */
 struct py_frame_rec {
@@ -176,6 +187,105 @@ struct py_stack_hdr {
 struct py_stack_rec {
 	struct py_stack_hdr hdr;
 	struct py_frame_rec frames[PY_MAX_FRAMES];
+};
+
+/*
+ * --native: the C frames of a sample, unwound in the BPF program from the
+ * registers at the tick, by tables the collector derives from each mapped
+ * file's CFI (.eh_frame / .debug_frame). Emitted just before the stack
+ * record of the same thread: py_native_hdr, then nframes py_native_frame,
+ * innermost first.
+ */
+#define PY_MAX_NATIVE 128	/* C frames kept per sample */
+#define PY_NATIVE_MAPS 512	/* executable mappings per process */
+#define PY_NATIVE_PAGE_SHIFT 16	/* rows are found through 64 KiB pages of a file */
+
+/* A native frame: in a known file, the link-time address (bias removed),
+ * which names it even after the file is unmapped; else the raw address. */
+struct py_native_frame {
+	__u64 addr;
+	__u32 file;		/* py_native_map.file; 0: addr is the raw address */
+	__u32 pad;
+};
+
+/* Why a native unwind stopped before the stack's first frame. */
+enum py_native_end {
+	PY_NE_ROOT = 0,		/* the outermost frame: the stack is whole */
+	PY_NE_TRUNCATED,	/* PY_MAX_NATIVE frames */
+	PY_NE_NO_MAPPING,	/* an address in no known file mapping (JIT, new dlopen) */
+	PY_NE_NO_CFI,		/* a file address the tables do not cover */
+	PY_NE_UNSUPPORTED,	/* a CFI rule the tables cannot express */
+	PY_NE_READ,		/* the stack could not be read */
+	PY_NE_BAD_FRAME,	/* a frame that does not move up the stack */
+	PY_NE_NO_REGS,		/* no user registers (a kernel thread) */
+	PY_NE__MAX,
+};
+
+struct py_native_hdr {
+	__u32 kind;		/* PY_REC_NATIVE */
+	__u32 tid;
+	__u32 nframes;
+	__u16 end;		/* enum py_native_end */
+	__u16 pad;
+};
+
+/* One executable mapping of a process (py_native_proc.maps, by start). */
+struct py_native_map {
+	__u64 start;
+	__u64 end;
+	__u64 bias;		/* runtime address - link-time address */
+	__u32 file;		/* the file's tables (native_pages), never 0 */
+	__u32 pad;
+};
+
+/* Value of the native_procs map. */
+struct py_native_proc {
+	__u32 nmaps;
+	__u32 pad;
+	struct py_native_map maps[PY_NATIVE_MAPS];
+};
+
+/* Key of native_pages: the rows for one 64 KiB page of a file's addresses. */
+struct py_native_page_key {
+	__u32 file;
+	__u32 page;		/* link-time address >> PY_NATIVE_PAGE_SHIFT */
+};
+
+/* native_rows[first, first + count): the rows in effect in the page, the
+ * first of them starting at or before the page. */
+struct py_native_page {
+	__u32 first;
+	__u32 count;
+};
+
+/* How the canonical frame address (the caller's stack pointer) is found. */
+enum py_native_cfa {
+	PY_CFA_NONE = 0,	/* no rule: the unwind stops (PY_NE_NO_CFI) */
+	PY_CFA_SP,		/* sp + cfa_off */
+	PY_CFA_FP,		/* bp + cfa_off */
+	PY_CFA_PLT,		/* PLT entries: sp + 8, + 8 from offset cfa_off of
+				 * the 16-byte entry on (past its push) */
+	PY_CFA_ROOT,		/* no caller: the outermost frame */
+	PY_CFA_UNSUPPORTED,	/* a rule the row cannot express */
+};
+
+/* Where the caller's frame pointer is. */
+enum py_native_fp {
+	PY_FP_SAME = 0,		/* unchanged */
+	PY_FP_AT_CFA,		/* saved at cfa + fp_off8 * 8 */
+	PY_FP_UNDEFINED,	/* lost: the caller's rules cannot use it */
+};
+
+/*
+ * One row of a file's unwind table, in effect from pc to the next row's pc.
+ * The return address is at cfa - 8 (x86-64); other rules are refused when
+ * the table is made.
+ */
+struct py_native_row {
+	__u32 pc;		/* link-time address */
+	__u16 cfa_off;
+	__s8 fp_off8;
+	__u8 kinds;		/* enum py_native_cfa | enum py_native_fp << 4 */
 };
 
 /* Frame addresses of the preceding stack record, innermost first
@@ -241,6 +351,10 @@ struct py_proc_event {
 _Static_assert(sizeof(struct py_offsets) == 80, "py_offsets layout");
 _Static_assert(sizeof(struct py_frame_rec) == 16, "py_frame_rec layout");
 _Static_assert(sizeof(struct py_stack_hdr) == 64, "py_stack_hdr layout");
+_Static_assert(sizeof(struct py_native_row) == 8, "py_native_row layout");
+_Static_assert(sizeof(struct py_native_frame) == 16, "py_native_frame layout");
+_Static_assert((PY_MAX_NATIVE & (PY_MAX_NATIVE - 1)) == 0 &&
+	       (PY_NATIVE_MAPS & (PY_NATIVE_MAPS - 1)) == 0, "native masks");
 _Static_assert(PY_FRAME_READ % 8 == 0 && PY_CODE_READ % 8 == 0, "read windows");
 
 /*

@@ -140,6 +140,7 @@ struct walk_ctx {
 	bool time;		/* stamp the record */
 	bool comm;		/* name the thread */
 	bool addrs;		/* keep frame addresses (dump --locals) */
+	bool entry;		/* mark activations' first frames (--native) */
 };
 
 static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src)
@@ -150,6 +151,7 @@ static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 
 }
 
 #include "walker.h"
+#include "native.bpf.h"
 
 /* One step of the thread-list search: visit s->tstate or move to the next
  * interpreter when the current list ends. */
@@ -506,7 +508,7 @@ static __always_inline void emit_frame_addrs(struct sample_scratch *s)
 		count(PY_C_RB_FULL);
 }
 
-static __always_inline int sample(const bool compat)
+static __always_inline int sample(struct bpf_perf_event_data *ctx, const bool compat)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid, cpu;
@@ -528,19 +530,25 @@ static __always_inline int sample(const bool compat)
 	w.gil = sample_gil;
 	w.time = sample_time;
 	w.comm = sample_comm;
+	/* Kernels before 5.17 have no native unwinding: userspace refuses
+	 * --native there. */
+	w.entry = native && !compat;
 	if (compat)
 		task = (struct task_struct *)bpf_get_current_task();
 	else
 		task = bpf_get_current_task_btf();
-	if (walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true, compat))
-		emit_stack(w.s);
+	if (!walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true, compat))
+		return 0;
+	if (w.entry)
+		native_unwind(&w, ctx, task, pid, tid);
+	emit_stack(w.s);
 	return 0;
 }
 
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
-	return sample(false);
+	return sample(ctx, false);
 }
 
 /* The same for kernels before 5.17 (see compat_walk()); userspace loads
@@ -548,7 +556,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 SEC("perf_event")
 int on_sample_compat(struct bpf_perf_event_data *ctx)
 {
-	return sample(true);
+	return sample(ctx, true);
 }
 
 /* task_struct.__state was state (a long) before 5.14. */
@@ -617,8 +625,11 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.time = true;
 	w.comm = true;
 	w.addrs = true;
+	w.entry = native;
 	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active, false))
 		return 0;
+	if (w.entry)
+		native_unwind(&w, NULL, task, pid, tid);
 	emit_stack(w.s);
 	if (cfg->frame_addrs)
 		emit_frame_addrs(w.s);

@@ -64,6 +64,9 @@ struct sample_scratch {
 	 * as one record when asked (dump --locals). */
 	struct py_addrs_hdr addrs;
 	__u64 faddr[PY_MAX_FRAMES];
+	/* --native: the header and the frames, emitted as one record. */
+	struct py_native_hdr nhdr;
+	struct py_native_frame nframes[PY_MAX_NATIVE];
 };
 
 _Static_assert(__builtin_offsetof(struct sample_scratch, tbuf) % 8 == 0 &&
@@ -71,6 +74,9 @@ _Static_assert(__builtin_offsetof(struct sample_scratch, tbuf) % 8 == 0 &&
 	       __builtin_offsetof(struct sample_scratch, cbuf) % 8 == 0 &&
 	       __builtin_offsetof(struct sample_scratch, gbuf) % 8 == 0 &&
 	       __builtin_offsetof(struct sample_scratch, win) % 8 == 0, "aligned read windows");
+_Static_assert(__builtin_offsetof(struct sample_scratch, nframes) ==
+	       __builtin_offsetof(struct sample_scratch, nhdr) + sizeof(struct py_native_hdr),
+	       "native record in one piece");
 
 /* Task states and flags the iterator checks (stable kernel ABI values). */
 #define TASK_RUNNING_STATE 0

@@ -5,7 +5,8 @@
  * without sleepable task iterators use for dump and --idle.
  *
  * The includer defines struct walk_ctx (with at least: struct
- * sample_scratch *s; bool addrs, whether frame addresses are kept), and:
+ * sample_scratch *s; bool addrs, whether frame addresses are kept; bool
+ * entry, whether activations' first frames are marked), and:
  *   long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src);
  *   void count(__u32 which);
  */
@@ -190,6 +191,10 @@ static __always_inline long walk_one(struct walk_ctx *w)
 	 * (owner values from owner_cstack up) are not Python code. */
 	if ((off->flags & PY_F_OWNER) &&
 	    fb[off->frame_owner & (PY_FRAME_READ - 1)] >= off->owner_cstack) {
+		/* The C stack's entry into Python: the frame above it began an
+		 * activation. */
+		if (w->entry && n)
+			s->rec.frames[(n - 1) & (PY_MAX_FRAMES - 1)].lasti |= PY_LASTI_ENTRY;
 		count(PY_C_SKIPPED_FRAMES);
 		return 0;
 	}
@@ -266,7 +271,11 @@ have_check:
 			lasti *= 2;
 	}
 	fr->code = code;
-	fr->lasti = lasti;
+	fr->lasti = (__u32)lasti;
+	if (w->entry && (!(off->flags & PY_F_INTERP_FRAME) ||
+			 ((off->flags & PY_F_ENTRY_BYTE) && off->frame_owner &&
+			  fb[(off->frame_owner - 1) & (PY_FRAME_READ - 1)])))
+		fr->lasti |= PY_LASTI_ENTRY;
 	fr->check = check;
 	s->rec.hdr.nframes = n + 1;
 	return 0;

@@ -51,6 +51,11 @@ static const char record_help[] =
 	"  -g, --gil               only samples of the thread holding the GIL\n"
 	"  -i, --idle              also sample threads that are not on a CPU\n"
 	"  -F, --function          aggregate by function, not by line\n"
+	"  -n, --native            C frames too (extensions, libraries), merged with\n"
+	"                          the Python frames in call order; unwound in the\n"
+	"                          kernel at each sample (Linux 5.18+)\n"
+	"      --native-all        with --native: every C frame, the interpreter's\n"
+	"                          own too, each eval loop followed by what it ran\n"
 	"      --nolineno          no line numbers\n"
 	"      --full-filenames    do not shorten file names\n"
 	"      --interval SECONDS  continuous mode: one profile per interval, written\n"
@@ -101,7 +106,7 @@ static const char footer_help[] =
 	"CAP_DAC_READ_SEARCH for other users' processes).\n";
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
-       OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG };
+       OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG, OPT_NATIVE_ALL };
 
 /* Last in every table, in this order, as getopt_long has always seen them. */
 #define COMMON_LONG_OPTS						\
@@ -122,6 +127,8 @@ static const struct option record_longopts[] = {
 	{ "gil", no_argument, NULL, 'g' },
 	{ "idle", no_argument, NULL, 'i' },
 	{ "function", no_argument, NULL, 'F' },
+	{ "native", no_argument, NULL, 'n' },
+	{ "native-all", no_argument, NULL, OPT_NATIVE_ALL },
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
@@ -492,6 +499,12 @@ static int record_option(int c, void *ctx)
 	case 'F':
 		o->function = true;
 		break;
+	case 'n':
+		o->native = true;
+		break;
+	case OPT_NATIVE_ALL:
+		o->native = o->native_all = true;
+		break;
 	case OPT_NOLINENO:
 		o->out.nolineno = true;
 		break;
@@ -709,7 +722,7 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
  */
 static const struct cmd cmds[NR_CMDS + 1] = {
 	{ "record", do_record, "[record] [options] [-- COMMAND [ARG...]]", record_help,
-	  "+:p:d:r:f:o:stgiFvhV", record_longopts, true },
+	  "+:p:d:r:f:o:stgiFnvhV", record_longopts, true },
 	{ "top", do_top, "top [--pid PID] [options]", top_help,
 	  ":p:r:sgivhV", top_longopts, true },
 	{ "dump", do_dump, "dump --pid PID [options]", dump_help,

@@ -47,6 +47,8 @@
 #define RECORD_BYTES_EST 2048		/* a generous average stack record */
 /* The largest stack record: header and PY_MAX_FRAMES frames. */
 #define RECORD_BYTES_MAX (sizeof(struct py_stack_hdr) + PY_MAX_FRAMES * sizeof(struct py_frame_rec))
+/* --native: the C frames' record before each stack. */
+#define NATIVE_BYTES_MAX (sizeof(struct py_native_hdr) + PY_MAX_NATIVE * sizeof(struct py_native_frame))
 #define RING_MIN (256u << 10)
 #define RING_MAX (8u << 20)
 
@@ -65,6 +67,9 @@ static void on_stack(struct collector *c, const struct py_stack_hdr *h,
 		c->drops[D_GIL_FILTERED]++;
 		return;
 	}
+	/* An address in no mapping: a library loaded since. */
+	if (c->nat_ready && c->nat.h.end == PY_NE_NO_MAPPING)
+		native__maps_changed(c->native, h->pid, mono_ns());
 	c->sink->add(c, p, h, frs);
 }
 
@@ -109,7 +114,8 @@ static size_t ring_bytes(const struct record_opts *o)
 		return o->ringbuf_bytes;
 	if (ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return 0;
-	want = 2.0 * ncpus * o->rate * RECORD_BYTES_MAX * DRAIN_MIN_NS / 1e9;
+	want = 2.0 * ncpus * o->rate * (RECORD_BYTES_MAX + (o->native ? NATIVE_BYTES_MAX : 0)) *
+	       DRAIN_MIN_NS / 1e9;
 	while (ring < want && ring < RING_MAX)
 		ring *= 2;
 	return ring;
@@ -136,10 +142,21 @@ static int on_record(void *ctx, const void *data, size_t size)
 	if (size >= sizeof(__u32) && ev->kind == PY_REC_STACK) {
 		if (record__decode_stack(data, size, &h, &frs)) {
 			c->drops[D_MALFORMED]++;
+			c->nat_ready = false;
 			return 0;
 		}
 		c->drained_bytes += size;
+		c->nat_ready &= c->nat.h.tid == h->tid;
 		on_stack(c, h, frs);
+		c->nat_ready = false;
+		return 0;
+	}
+	if (size >= sizeof(__u32) && ev->kind == PY_REC_NATIVE) {
+		c->nat_ready = c->native && !record__decode_native(data, size, &c->nat.h,
+								      c->nat.f);
+		if (!c->nat_ready)
+			c->drops[D_MALFORMED]++;
+		c->drained_bytes += size;
 		return 0;
 	}
 	if (size < sizeof(*ev)) {
@@ -218,13 +235,24 @@ static int start_sampler(struct collector *c, struct run *r)
 		.wake_quarter = true,
 		.btf_path = o->btf_path,
 		.iterate = o->idle,
+		.native_rows = o->native ? NATIVE_ROWS_DEFAULT : 0,
 	};
+	struct native_maps nm;
 	bool watched = true;
 	int err, i;
 
 	err = sampler__open(&c->sampler, &so, on_record, c);
 	if (err)
 		return err;
+	if (o->native && capture_mode != CAPTURE_REPLAY) {
+		err = sampler__native_maps(c->sampler, &nm);
+		if (!err)
+			err = native__new(&nm, &c->native);
+		if (err) {
+			pr_err("--native: cannot set up the unwind tables: %s", strerror(-err));
+			return err;
+		}
+	}
 	pr_debug("start-up: sampler ready at %.1f ms", (mono_ns() - r->t0) / 1e6);
 	err = waiter__open(c);
 	if (err)
@@ -413,6 +441,7 @@ static void collector_free(struct collector *c)
 	c->sink->free(c);
 	waiter__close(c);
 	sampler__free(c->sampler);
+	native__free(c->native);
 	targets__free(c);
 	hashmap__free(c->procs);
 	hashmap__free(c->pending);

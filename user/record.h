@@ -24,6 +24,8 @@ struct record_opts {
 	bool top;		/* the top command: a live table, no file */
 	double delay;		/* top: seconds between redraws */
 	bool function;		/* a frame's line is its function's first line */
+	bool native;		/* C frames too, merged with the Python ones */
+	bool native_all;	/* ... every one, the eval loop's too, unmerged */
 	size_t ringbuf_bytes;
 	const char *btf_path;
 	int argc;		/* the command line, for titles */

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include "aggregate.h"
 #include "hashmap.h"
+#include "native.h"
 #include "pyproc.h"
 #include "record.h"
 #include "sampler.h"
@@ -80,6 +81,14 @@ struct collector {
 	int ep;				/* what the sleep between drains waits on; -1: none */
 	int pidfds[MAX_PIDS + 1];	/* -p targets and the command, in ep */
 	int npidfds;
+	/* --native: the tables, and the C frames of the stack record to come
+	 * (they precede it, for the same thread). */
+	struct native *native;
+	struct {
+		struct py_native_hdr h;
+		struct py_native_frame f[PY_MAX_NATIVE];
+	} nat;
+	bool nat_ready;
 };
 
 /* targets.c */
@@ -116,6 +125,12 @@ void launch__reap(struct collector *c);
 void launch__end(struct collector *c);
 /* The run's exit status: the command's, as the shell would give it. */
 int launch__status(struct collector *c);
+
+/* sink.c: the sample's stack (with its C frames under --native), in a
+ * buffer valid until the next call. */
+const struct frame **sink__stack(struct collector *c, struct py_process *p,
+				 const struct py_stack_hdr *h, const struct py_frame_rec *frs,
+				 bool function_lines, unsigned int *n);
 
 /* summary.c */
 void summary__live(struct collector *c, uint64_t elapsed_ns, bool done);

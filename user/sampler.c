@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "clock.h"
 #include "kfeatures.h"
 #include "log.h"
+#include "native.h"
 #include "sampler.h"
 #include "sampler.skel.h"
 #include "uwalk.h"
@@ -42,6 +44,8 @@ struct sampler {
 	sampler_record_fn fn;
 	void *ctx;
 	bool replay;			/* no BPF: records come from a capture */
+	void *native_rows;		/* native_rows, mapped; NULL until asked for */
+	size_t native_len;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -183,7 +187,36 @@ static int open_and_load(struct sampler *s, const struct sampler_opts *o,
 		bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_bytes);
 	if (o->wake_quarter)
 		s->skel->rodata->wake_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
+	s->skel->rodata->native = o->native_rows != 0;
+	if (o->native_rows)
+		bpf_map__set_max_entries(s->skel->maps.native_rows, o->native_rows);
+	else
+		bpf_map__set_max_entries(s->skel->maps.native_procs, 1);
 	return sampler_bpf__load(s->skel);
+}
+
+int sampler__native_maps(struct sampler *s, struct native_maps *out)
+{
+	size_t len;
+	void *rows;
+
+	if (!s->skel || !s->skel->rodata->native)
+		return -ENOENT;
+	if (!s->native_rows) {
+		len = (size_t)bpf_map__max_entries(s->skel->maps.native_rows) *
+		      sizeof(struct py_native_row);
+		rows = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    bpf_map__fd(s->skel->maps.native_rows), 0);
+		if (rows == MAP_FAILED)
+			return -errno;
+		s->native_rows = rows;
+		s->native_len = len;
+	}
+	out->procs_fd = bpf_map__fd(s->skel->maps.native_procs);
+	out->pages_fd = bpf_map__fd(s->skel->maps.native_pages);
+	out->rows = s->native_rows;
+	out->nrows = bpf_map__max_entries(s->skel->maps.native_rows);
+	return 0;
 }
 
 const char *sampler__fallbacks(const struct sampler *s)
@@ -310,6 +343,11 @@ int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_re
 	s->iter_fd = -1;
 
 	err = load_for_this_kernel(s, o, &t);
+	if (!err && o->native_rows && (s->compat_sample || (o->iterate && s->compat_iter))) {
+		pr_err("--native needs Linux 5.18 or later (bpf_loop, bpf_task_pt_regs and "
+		       "bpf_copy_from_user_task)");
+		err = -EOPNOTSUPP;
+	}
 	if (err)
 		goto fail;
 	if (s->compat_iter && o->iterate && !(s->uw = uwalk__new(deliver, s))) {
@@ -376,6 +414,8 @@ void sampler__free(struct sampler *s)
 	for (int cpu = 0; s->pfds && cpu < s->ncpus; cpu++)
 		if (s->pfds[cpu] >= 0)
 			close(s->pfds[cpu]);
+	if (s->native_rows)
+		munmap(s->native_rows, s->native_len);
 	sampler_bpf__destroy(s->skel);
 	uwalk__free(s->uw);
 	free(s->links);

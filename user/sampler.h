@@ -26,10 +26,17 @@ struct sampler_opts {
 	bool wake_quarter;		/* a sample wakes the ring's poller when it is 1/4 full */
 	const char *btf_path;		/* NULL: the kernel's own */
 	bool iterate;			/* sampler__iterate() will be called (dump, --idle) */
+	/* --native: C frames unwound with each stack, from tables of this
+	 * many rows (sampler__native_maps()); 0: none. */
+	size_t native_rows;
 };
 
 /* Called for every ring-buffer record; data is untrusted until decoded. */
 typedef int (*sampler_record_fn)(void *ctx, const void *data, size_t size);
+
+struct native_maps;
+/* --native: the maps the unwind tables go to; -ENOENT without native_rows. */
+int sampler__native_maps(struct sampler *s, struct native_maps *out);
 
 int sampler__open(struct sampler **out, const struct sampler_opts *o, sampler_record_fn fn,
 		  void *ctx);

@@ -8,14 +8,34 @@
 #include <string.h>
 #include <time.h>
 #include "log.h"
+#include "native_stack.h"
 #include "record_int.h"
 #include "sink.h"
 #include "top.h"
 
+const struct frame **sink__stack(struct collector *c, struct py_process *p,
+				 const struct py_stack_hdr *h, const struct py_frame_rec *frs,
+				 bool function_lines, unsigned int *n)
+{
+	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	static const struct frame *merged[NATIVE_STACK_MAX];
+	struct native_stack_in in;
+
+	*n = stack__symbolize_memo(c->memo, c->agg, p, h, frs, function_lines, frames, &c->sym);
+	if (!c->native || !c->nat_ready)
+		return frames;
+	in = (struct native_stack_in){
+		.frs = frs, .nraw = h->nframes, .py = frames, .npy = *n,
+		.nh = &c->nat.h, .nf = c->nat.f, .all = c->o->native_all,
+	};
+	*n = native_stack__merge(c->native, c->agg, &in, merged, NATIVE_STACK_MAX);
+	return merged;
+}
+
 void sink__aggregate(struct collector *c, struct py_process *p, const struct py_stack_hdr *h,
 		     const struct py_frame_rec *frs)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	const struct frame **frames;
 	struct stack_trace st = { 0 };
 	unsigned int n;
 
@@ -23,7 +43,7 @@ void sink__aggregate(struct collector *c, struct py_process *p, const struct py_
 		c->drops[D_EMPTY]++;
 		return;
 	}
-	n = stack__symbolize_memo(c->memo, c->agg, p, h, frs, c->o->function, frames, &c->sym);
+	frames = sink__stack(c, p, h, frs, c->o->function, &n);
 
 	st.pid = h->pid;
 	st.ns_pid = p->ns_pid;

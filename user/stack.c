@@ -231,3 +231,19 @@ int record__decode_stack(const void *data, size_t size, const struct py_stack_hd
 	*frames = (const struct py_frame_rec *)(h + 1);
 	return 0;
 }
+
+int record__decode_native(const void *data, size_t size, struct py_native_hdr *hdr,
+			  struct py_native_frame *frames)
+{
+	struct py_native_hdr h;
+
+	if (size < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, data, sizeof(h));
+	if (h.kind != PY_REC_NATIVE || h.nframes > PY_MAX_NATIVE ||
+	    size < sizeof(h) + (size_t)h.nframes * sizeof(*frames))
+		return -EINVAL;
+	*hdr = h;
+	memcpy(frames, (const char *)data + sizeof(h), (size_t)h.nframes * sizeof(*frames));
+	return 0;
+}

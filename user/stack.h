@@ -51,4 +51,9 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
 			 const struct py_frame_rec **frames);
 
+/* Decodes a native record (--native) into *hdr and frames (room for
+ * PY_MAX_NATIVE); 0 or -EINVAL when malformed. */
+int record__decode_native(const void *data, size_t size, struct py_native_hdr *hdr,
+			  struct py_native_frame *frames);
+
 #endif

@@ -478,17 +478,20 @@ int symcache__site(struct symcache *c, const struct py_frame_rec *rec, bool func
 		   struct code_info *ci, struct symcache_site **site)
 {
 	struct code_entry *e;
+	uint32_t lasti;
 	int err = lookup(c, rec, &e);
 
 	if (err)
 		return err;
 	*ci = e->ci;
-	*site = function_lines ? &e->whole : site_of(c, e, rec->lasti);
+	/* --native marks activations' first frames in lasti's top bit. */
+	lasti = rec->lasti & ~PY_LASTI_ENTRY;
+	*site = function_lines ? &e->whole : site_of(c, e, lasti);
 	if (!*site) {
 		/* Out of memory: a site of this call only. */
 		c->scratch.gen = 0;
 		c->scratch.val = NULL;
-		c->scratch.line = symcache__line(c, &e->ci, rec->lasti);
+		c->scratch.line = symcache__line(c, &e->ci, lasti);
 		*site = &c->scratch;
 	}
 	return 0;

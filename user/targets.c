@@ -39,6 +39,8 @@ static void drop_process(struct collector *c, pid_t pid)
 
 	if (p) {
 		sampler__del_proc(c->sampler, pid);
+		if (c->native)
+			native__del_proc(c->native, pid);
 		stack_memo__clear(c->memo);
 		py_process__free(p);
 	}
@@ -57,6 +59,11 @@ int targets__add(struct collector *c, struct py_process *p)
 		hashmap__del(c->procs, p->pid);
 		return err;
 	}
+	/* Without its mappings a process is still sampled: its C frames end
+	 * at the first address (counted as no mapping). */
+	if (c->native && (err = native__add_proc(c->native, p->pid)))
+		pr_debug("native: cannot read the mappings of pid %d: %s", p->pid,
+			 strerror(-err));
 	c->procs_seen++;
 	pr_debug("profiling pid %d: CPython %u.%u.%u in '%s'", p->pid, p->major, p->minor,
 		 p->micro, p->module);

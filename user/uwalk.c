@@ -17,6 +17,7 @@ struct walk_ctx {
 	pid_t pid;
 	bool gil;
 	bool addrs;
+	bool entry;		/* never: kernels that need this walker have no --native */
 };
 
 /* The pass's counters: set by uwalk__thread() around its walk. */

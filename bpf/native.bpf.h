@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * --native: the C frames of the sampled thread, unwound from its registers
+ * at the tick by the tables the collector made from each mapped file's CFI
+ * (struct py_native_row). Per frame: the mapping of the address (a binary
+ * search of the process's executable mappings), the rows of its 64 KiB page
+ * (one hash lookup), the row in effect (a binary search of a few rows),
+ * then one read of the stack for the return address and the saved frame
+ * pointer. Nothing is copied out but the addresses found.
+ *
+ * Included by sampler.bpf.c after struct walk_ctx, rd() and count().
+ */
+#ifndef NATIVE_BPF_H
+#define NATIVE_BPF_H
+
+/* x86-64 user mode: the low two bits of cs. */
+#define USER_RPL 3
+/* Binary search steps: 2^10 > PY_NATIVE_MAPS, 2^17 > the rows of one page. */
+#define MAP_SEARCH_STEPS 10
+#define ROW_SEARCH_STEPS 17
+
+const volatile bool native = false;
+
+/* Sized by userspace: a token size without --native. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PY_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct py_native_proc);
+} native_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct py_native_page_key);
+	__type(value, struct py_native_page);
+} native_pages SEC(".maps");
+
+/* Written in place by userspace (mapped). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_native_row);
+} native_rows SEC(".maps");
+
+/*
+ * The binary searches are bpf_loop() callbacks: the verifier checks one
+ * step once, where an inline loop inside the unwind's own callback makes it
+ * follow every path through every step.
+ */
+struct map_search {
+	const struct py_native_proc *np;
+	__u64 addr;
+	__u32 lo, hi;
+};
+
+/* Narrows [lo, hi) to the last mapping starting at or below addr. */
+static long map_search_step(__u32 i, void *ctx)
+{
+	struct map_search *ms = ctx;
+	__u32 mid;
+
+	if (ms->lo + 1 >= ms->hi)
+		return 1;
+	mid = ms->lo + (ms->hi - ms->lo) / 2;
+	if (ms->np->maps[mid & (PY_NATIVE_MAPS - 1)].start <= ms->addr)
+		ms->lo = mid;
+	else
+		ms->hi = mid;
+	return 0;
+}
+
+/* The index of the mapping holding addr, or -1. */
+static __always_inline int native_find_map(const struct py_native_proc *np, __u64 addr)
+{
+	struct map_search ms = { .np = np, .addr = addr, .hi = np->nmaps };
+	__u32 lo;
+
+	if (ms.hi > PY_NATIVE_MAPS)
+		ms.hi = PY_NATIVE_MAPS;
+	if (!ms.hi)
+		return -1;
+	bpf_loop(MAP_SEARCH_STEPS, map_search_step, &ms, 0);
+	lo = ms.lo & (PY_NATIVE_MAPS - 1);
+	if (addr < np->maps[lo].start || addr >= np->maps[lo].end)
+		return -1;
+	return lo;
+}
+
+struct row_search {
+	__u32 pc;
+	__u32 lo, hi;
+	bool fail;
+};
+
+/* Narrows [lo, hi) to the last row at or below pc. */
+static long row_search_step(__u32 i, void *ctx)
+{
+	struct row_search *rs = ctx;
+	const struct py_native_row *r;
+	__u32 mid;
+
+	if (rs->lo + 1 >= rs->hi)
+		return 1;
+	mid = rs->lo + (rs->hi - rs->lo) / 2;
+	r = bpf_map_lookup_elem(&native_rows, &mid);
+	if (!r) {
+		rs->fail = true;
+		return 1;
+	}
+	if (r->pc <= rs->pc)
+		rs->lo = mid;
+	else
+		rs->hi = mid;
+	return 0;
+}
+
+/* The row in effect at pc (a link-time address of file), or NULL. */
+static __always_inline const struct py_native_row *native_find_row(__u32 file, __u64 pc)
+{
+	struct py_native_page_key key = { .file = file, .page = pc >> PY_NATIVE_PAGE_SHIFT };
+	struct row_search rs = { .pc = (__u32)pc };
+	const struct py_native_page *pg;
+	const struct py_native_row *r;
+	__u32 idx;
+
+	if (pc >> 32)
+		return NULL;
+	pg = bpf_map_lookup_elem(&native_pages, &key);
+	if (!pg || !pg->count)
+		return NULL;
+	rs.lo = pg->first;
+	rs.hi = pg->first + pg->count;
+	bpf_loop(ROW_SEARCH_STEPS, row_search_step, &rs, 0);
+	if (rs.fail)
+		return NULL;
+	idx = rs.lo;
+	r = bpf_map_lookup_elem(&native_rows, &idx);
+	if (!r || r->pc > (__u32)pc)
+		return NULL;
+	return r;
+}
+
+/* Where the unwind is: the registers of the frame being unwound. */
+struct native_walk {
+	struct walk_ctx *w;
+	const struct py_native_proc *np;
+	__u64 ip, sp, bp;
+	__u32 n;
+	__u16 end;
+	bool done;
+};
+
+/* The caller's registers from the row in effect; false to stop (nw->end). */
+static __always_inline bool native_apply(struct native_walk *nw, const struct py_native_row *r)
+{
+	__u64 cfa, slots[2] = {}, fp_at;
+	__u32 cfa_kind = r->kinds & 15, fp_kind = r->kinds >> 4;
+
+	switch (cfa_kind) {
+	case PY_CFA_SP:
+		cfa = nw->sp + r->cfa_off;
+		break;
+	case PY_CFA_FP:
+		cfa = nw->bp + r->cfa_off;
+		break;
+	case PY_CFA_PLT:
+		/* cfa_off: where in the 16-byte entry its push has run
+		 * (11 for ld's plain PLT, 9 for its IBT one). */
+		cfa = nw->sp + 8 + ((nw->ip & 15) >= r->cfa_off ? 8 : 0);
+		break;
+	case PY_CFA_ROOT:
+		nw->end = PY_NE_ROOT;
+		return false;
+	case PY_CFA_NONE:
+		nw->end = PY_NE_NO_CFI;
+		return false;
+	default:
+		nw->end = PY_NE_UNSUPPORTED;
+		return false;
+	}
+	/* The return address at cfa - 8 and, as compilers save it, the frame
+	 * pointer at cfa - 16: one read for both. */
+	fp_at = cfa + (__s64)r->fp_off8 * 8;
+	if (fp_kind == PY_FP_AT_CFA && fp_at == cfa - 16) {
+		if (rd(nw->w, slots, sizeof(slots), cfa - 16))
+			goto unreadable;
+		nw->bp = slots[0];
+	} else {
+		if (rd(nw->w, &slots[1], sizeof(slots[1]), cfa - 8))
+			goto unreadable;
+		if (fp_kind == PY_FP_AT_CFA && rd(nw->w, &nw->bp, sizeof(nw->bp), fp_at))
+			goto unreadable;
+		if (fp_kind == PY_FP_UNDEFINED)
+			nw->bp = 0;
+	}
+	/* The stack grows down: a caller's frame is above its callee's. */
+	if (cfa <= nw->sp || !slots[1]) {
+		nw->end = slots[1] ? PY_NE_BAD_FRAME : PY_NE_ROOT;
+		return false;
+	}
+	nw->sp = cfa;
+	nw->ip = slots[1];
+	return true;
+unreadable:
+	nw->end = PY_NE_READ;
+	return false;
+}
+
+/* One frame: records nw->ip, then moves to the caller. Returns 1 to stop. */
+static long native_step(__u32 i, void *ctx)
+{
+	struct native_walk *nw = ctx;
+	struct sample_scratch *s = nw->w->s;
+	const struct py_native_map *m;
+	const struct py_native_row *r;
+	struct py_native_frame *f;
+	__u64 at;
+	int mi;
+
+	if (nw->n >= PY_MAX_NATIVE) {
+		nw->end = PY_NE_TRUNCATED;
+		return 1;
+	}
+	f = &s->nframes[nw->n & (PY_MAX_NATIVE - 1)];
+	nw->n++;
+	f->addr = nw->ip;
+	f->file = 0;
+	f->pad = 0;
+	/* A return address is the instruction after the call: its rules are
+	 * those of the call, which may be the function's last instruction. */
+	at = nw->n == 1 ? nw->ip : nw->ip - 1;
+	mi = native_find_map(nw->np, at);
+	if (mi < 0) {
+		nw->end = PY_NE_NO_MAPPING;
+		return 1;
+	}
+	m = &nw->np->maps[mi & (PY_NATIVE_MAPS - 1)];
+	f->addr = nw->ip - m->bias;
+	f->file = m->file;
+	r = native_find_row(m->file, at - m->bias);
+	if (!r) {
+		nw->end = PY_NE_NO_CFI;
+		return 1;
+	}
+	return native_apply(nw, r) ? 0 : 1;
+}
+
+/*
+ * The user registers of the sampled thread: the tick's own when it landed
+ * in user mode, else those the thread entered the kernel with.
+ */
+static __always_inline bool native_regs(struct bpf_perf_event_data *ctx, struct task_struct *task,
+					struct native_walk *nw)
+{
+	struct pt_regs *regs;
+	__u64 cs;
+
+	/* cs shares a word with the FRED bits on new kernels: the context
+	 * is read whole words at a time. */
+	cs = ctx ? *(const __u64 *)((const char *)&ctx->regs +
+				      __builtin_offsetof(struct pt_regs, cs)) : 0;
+	if (ctx && (cs & 3) == USER_RPL) {
+		nw->ip = ctx->regs.ip;
+		nw->sp = ctx->regs.sp;
+		nw->bp = ctx->regs.bp;
+		return true;
+	}
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return false;
+	nw->ip = BPF_CORE_READ(regs, ip);
+	nw->sp = BPF_CORE_READ(regs, sp);
+	nw->bp = BPF_CORE_READ(regs, bp);
+	return nw->ip && nw->sp;
+}
+
+/*
+ * Unwinds the thread into s->nframes and emits them (py_native_hdr first),
+ * ahead of the thread's stack record. ctx is NULL for the task iterator.
+ */
+static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_event_data *ctx,
+					  struct task_struct *task, __u32 pid, __u32 tid)
+{
+	struct sample_scratch *s = w->s;
+	struct native_walk nw = { .w = w, .end = PY_NE_ROOT };
+	__u64 size;
+	__u32 n;
+
+	nw.np = bpf_map_lookup_elem(&native_procs, &pid);
+	if (!nw.np)
+		nw.end = PY_NE_NO_MAPPING;
+	else if (!native_regs(ctx, task, &nw))
+		nw.end = PY_NE_NO_REGS;
+	else
+		bpf_loop(PY_MAX_NATIVE + 1, native_step, &nw, 0);
+	n = nw.n;
+	if (n > PY_MAX_NATIVE)
+		n = PY_MAX_NATIVE;
+	s->nhdr.kind = PY_REC_NATIVE;
+	s->nhdr.tid = tid;
+	s->nhdr.nframes = n;
+	s->nhdr.end = nw.end;
+	s->nhdr.pad = 0;
+	size = sizeof(struct py_native_hdr) + (__u64)n * sizeof(struct py_native_frame);
+	if (bpf_ringbuf_output(&events, &s->nhdr, size, BPF_RB_NO_WAKEUP))
+		count(PY_C_RB_FULL);
+}
+
+#endif

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * --native: files, their unwind rows and symbols, and each process's
+ * executable mappings (native.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "clock.h"
+#include "elffile.h"
+#include "elfsym.h"
+#include "hashmap.h"
+#include "log.h"
+#include "native.h"
+#include "native_int.h"
+#include "procmaps.h"
+
+#define REFRESH_NS 1000000000ULL
+
+static uint64_t file_key(const struct stat *st)
+{
+	uint64_t k[5] = { st->st_dev, st->st_ino, (uint64_t)st->st_size,
+			  (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec };
+
+	return hash_bytes(k, sizeof(k), 0x6e617469766546ULL);
+}
+
+static void free_name(void *ctx, void *value)
+{
+	(void)ctx;
+	free(value);
+}
+
+static void file_free(struct native_file *f)
+{
+	if (!f)
+		return;
+	if (f->names)
+		hashmap__free_all(f->names, free_name, NULL);
+	elfsym__free(f->syms);
+	elffile__free(f->ef);
+	free(f);
+}
+
+int native__new(const struct native_maps *maps, struct native **out)
+{
+	struct native *n = calloc(1, sizeof(*n));
+
+	*out = NULL;
+	if (!n)
+		return -ENOMEM;
+	n->maps = *maps;
+	n->by_key = hashmap__new();
+	n->procs = hashmap__new();
+	if (!n->by_key || !n->procs) {
+		native__free(n);
+		return -ENOMEM;
+	}
+	*out = n;
+	return 0;
+}
+
+static void free_proc(void *ctx, void *value)
+{
+	(void)ctx;
+	free(value);
+}
+
+void native__free(struct native *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nfiles; i++)
+		file_free(n->files[i]);
+	free(n->files);
+	hashmap__free(n->by_key);
+	if (n->procs)
+		hashmap__free_all(n->procs, free_proc, NULL);
+	free(n);
+}
+
+/*
+ * The file's symbols, for names: its own tables, MiniDebugInfo, and debug
+ * files installed under the process's root. A file without any is still
+ * unwound; its frames are named library+offset.
+ */
+static void file_symbols(struct native_file *f, pid_t pid)
+{
+	char root[64];
+	struct elfsym_opts o = { .root = root, .path = f->path };
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	if (elfsym__new(f->ef, &o, &f->syms))
+		f->syms = NULL;
+	f->names = hashmap__new();
+}
+
+static struct native_file *file_register(struct native *n, pid_t pid, int fd,
+					 const struct stat *st, const char *path)
+{
+	struct native_file *f, **files;
+	uint64_t key = file_key(st);
+
+	f = hashmap__get(n->by_key, key);
+	if (f)
+		return f;
+	if (n->nfiles + 1 >= UINT32_MAX)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	files = realloc(n->files, (n->nfiles + 1) * sizeof(*files));
+	if (!f || !files) {
+		free(f);
+		if (files)
+			n->files = files;
+		return NULL;
+	}
+	n->files = files;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
+	f->interp = strstr(f->base, "python") != NULL;
+	if (elffile__open_fd(fd, &f->ef)) {
+		free(f);
+		return NULL;
+	}
+	if (hashmap__put(n->by_key, key, f)) {
+		file_free(f);
+		return NULL;
+	}
+	/* Ids start at 1: a frame of file 0 is a raw address. */
+	n->files[n->nfiles++] = f;
+	f->id = n->nfiles;
+	n->stats.files++;
+	native__file_tables(n, f);
+	file_symbols(f, pid);
+	pr_debug("native: %s: %u unwind rows, %zu symbols", f->path, f->nrows,
+		 f->syms ? elfsym__count(f->syms) : 0);
+	return f;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct py_native_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* One executable file mapping of pid into np; false when it is left out. */
+static bool add_mapping(struct native *n, pid_t pid, const struct maps_entry *e,
+			struct py_native_proc *np)
+{
+	struct py_native_map *m;
+	struct native_file *f;
+	char mf[96];
+	struct stat st;
+	uint64_t vaddr;
+	int fd;
+
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
+		 e->end);
+	fd = open(mf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
+	f = file_register(n, pid, fd, &st, e->path);
+	close(fd);
+	if (!f || elffile__offset_to_vaddr(f->ef, e->offset, &vaddr))
+		return false;
+	if (np->nmaps >= PY_NATIVE_MAPS) {
+		n->stats.maps_dropped++;
+		return false;
+	}
+	m = &np->maps[np->nmaps++];
+	m->start = e->start;
+	m->end = e->end;
+	m->bias = e->start - vaddr;
+	m->file = f->id;
+	m->pad = 0;
+	return true;
+}
+
+/* pid's executable file mappings, sorted by address. */
+static int read_maps(struct native *n, pid_t pid, struct py_native_proc *np)
+{
+	char path[64], line[4096 + 256];
+	struct maps_entry e;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return -errno;
+	np->nmaps = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		size_t len = strlen(line);
+
+		if (len && line[len - 1] != '\n' && !feof(fp)) {
+			int ch;
+
+			while ((ch = getc(fp)) != EOF && ch != '\n')
+				;
+			continue;
+		}
+		if (maps__parse_line(line, len, &e) || e.perms[2] != 'x' || !e.pathlen ||
+		    e.path[0] != '/')
+			continue;
+		((char *)e.path)[e.pathlen] = 0;
+		add_mapping(n, pid, &e, np);
+	}
+	fclose(fp);
+	qsort(np->maps, np->nmaps, sizeof(np->maps[0]), cmp_map);
+	return 0;
+}
+
+int native__add_proc(struct native *n, pid_t pid)
+{
+	struct native_proc *pr = hashmap__get(n->procs, pid);
+	int err;
+
+	if (!pr) {
+		pr = calloc(1, sizeof(*pr));
+		if (!pr)
+			return -ENOMEM;
+		err = hashmap__put(n->procs, pid, pr);
+		if (err) {
+			free(pr);
+			return err;
+		}
+	}
+	pr->read_at = mono_ns();
+	err = read_maps(n, pid, &pr->np);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(n->maps.procs_fd, &pid, &pr->np, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void native__del_proc(struct native *n, pid_t pid)
+{
+	free(hashmap__del(n->procs, pid));
+	bpf_map_delete_elem(n->maps.procs_fd, &pid);
+}
+
+void native__maps_changed(struct native *n, pid_t pid, uint64_t now_ns)
+{
+	struct native_proc *pr = hashmap__get(n->procs, pid);
+
+	if (!pr || now_ns - pr->read_at < REFRESH_NS)
+		return;
+	pr->read_at = now_ns;
+	native__add_proc(n, pid);
+}
+
+struct native_file *native__file(const struct native *n, uint32_t id)
+{
+	return id && id <= n->nfiles ? n->files[id - 1] : NULL;
+}
+
+const struct native_stats *native__stats(const struct native *n)
+{
+	return &n->stats;
+}
+
+struct native_stats *native__stats_mut(struct native *n)
+{
+	return &n->stats;
+}
