@@ -15,6 +15,8 @@
 #include "dump.h"
 #include "json.h"
 #include "log.h"
+#include "native.h"
+#include "native_stack.h"
 #include "paths.h"
 #include "procfs.h"
 #include "pyobj.h"
@@ -30,18 +32,27 @@
 /* Descendants followed with -s, at most. */
 #define DUMP_MAX_PROCS 256
 
+/* A thread's C frames (--native): the record that came before its stack. */
+struct native_rec {
+	struct py_native_hdr h;
+	struct py_native_frame f[PY_MAX_NATIVE];
+};
+
 struct thread_rec {
 	void *stack;		/* copy of the stack record */
 	size_t size;
 	uint64_t *addrs;	/* frame addresses, or NULL */
 	uint32_t naddrs;
+	struct native_rec *nat;	/* --native, or NULL */
 };
 
 struct collect {
 	struct thread_rec *threads;
 	size_t n, cap;
+	struct native_rec *nat;	/* --native: the next stack's C frames, or NULL */
 	uint64_t malformed;
 	uint64_t dropped;	/* stacks not kept: the cap, or out of memory */
+	struct native *native;	/* --native: the unwind tables */
 };
 
 static bool room_for_one(struct collect *c)
@@ -84,6 +95,16 @@ static int on_record(void *ctx, const void *data, size_t size)
 		}
 		return 0;
 	}
+	if (size >= sizeof(*a) && a->kind == PY_REC_NATIVE) {
+		free(c->nat);
+		c->nat = malloc(sizeof(*c->nat));
+		if (c->nat && record__decode_native(data, size, &c->nat->h, c->nat->f)) {
+			free(c->nat);
+			c->nat = NULL;
+			c->malformed++;
+		}
+		return 0;
+	}
 	if (record__decode_stack(data, size, &h, &frs)) {
 		c->malformed++;
 		return 0;
@@ -96,6 +117,12 @@ static int on_record(void *ctx, const void *data, size_t size)
 	c->threads[c->n].size = size;
 	c->threads[c->n].addrs = NULL;
 	c->threads[c->n].naddrs = 0;
+	c->threads[c->n].nat = NULL;
+	if (c->nat && c->nat->h.tid == h->tid)
+		c->threads[c->n].nat = c->nat;
+	else
+		free(c->nat);
+	c->nat = NULL;
 	c->n++;
 	return 0;
 }
@@ -173,7 +200,10 @@ static void print_text(const struct py_process *p, const struct stack_trace *sts
 			if (f->kind != FRAME_MARKER) {
 				fputs(" (", stdout);
 				textesc__fputs(file, stdout);
-				printf(":%d)", f->line);
+				if (f->kind == FRAME_NATIVE)
+					putchar(')');
+				else
+					printf(":%d)", f->line);
 			}
 			putchar('\n');
 			print_locals(f, true);
@@ -294,6 +324,10 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 	int err;
 
 	err = sampler__add_proc(s, p->pid, &p->bpf);
+	if (!err && c->native && (err = native__add_proc(c->native, p->pid)))
+		pr_debug("native: cannot read the mappings of pid %d: %s", p->pid,
+			 strerror(-err));
+	err = err == -ENOENT || err == -ESRCH || err == -EACCES ? 0 : err;
 	if (!err)
 		err = sampler__counters(s, before);
 	if (!err) {
@@ -309,6 +343,8 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 	if (!err)
 		err = sampler__drain(s) < 0 ? -EIO : 0;
 	sampler__del_proc(s, p->pid);
+	if (c->native)
+		native__del_proc(c->native, p->pid);
 	return err;
 }
 
@@ -327,6 +363,26 @@ static void free_traces(struct stack_trace *sts, size_t n)
 		free((void *)sts[i].frames);
 	}
 	free(sts);
+}
+
+/* --native: the thread's Python frames *fr (locals kept) merged with its
+ * C frames, in a new array. */
+static int with_native(struct collect *c, struct agg *a, const struct py_stack_hdr *h,
+		       const struct py_frame_rec *frs, const struct native_rec *nat,
+		       const struct frame ***fr, unsigned int *nf)
+{
+	const struct frame **merged = malloc(NATIVE_STACK_MAX * sizeof(*merged));
+	struct native_stack_in in = {
+		.frs = frs, .nraw = h->nframes, .py = *fr, .npy = *nf,
+		.nh = &nat->h, .nf = nat->f,
+	};
+
+	if (!merged)
+		return -ENOMEM;
+	*nf = native_stack__merge(c->native, a, &in, merged, NATIVE_STACK_MAX);
+	free(*fr);
+	*fr = merged;
+	return 0;
 }
 
 /* Walks one process's threads and prints them; 0 or negative errno. */
@@ -374,6 +430,9 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 			with_locals(p, fr, nf, frs, c->threads[i].addrs,
 				    c->threads[i].naddrs < h->nframes ? c->threads[i].naddrs : h->nframes,
 				    o->locals > 1 ? 1024 : 128);
+		if (c->native && c->threads[i].nat && (err = with_native(c, a, h, frs,
+									  c->threads[i].nat, &fr, &nf)))
+			goto cleanup;
 		sts[n].pid = p->pid;
 		sts[n].ns_pid = p->ns_pid;
 		sts[n].thread_id = h->pthread_id;
@@ -403,7 +462,10 @@ cleanup:
 	for (i = 0; i < c->n; i++) {
 		free(c->threads[i].stack);
 		free(c->threads[i].addrs);
+		free(c->threads[i].nat);
 	}
+	free(c->nat);
+	c->nat = NULL;
 	c->n = 0;
 	agg__free(a);
 	return err;
@@ -441,7 +503,9 @@ static size_t family(pid_t root, bool descendants, pid_t *out, size_t max)
 
 int cmd_dump(const struct dump_opts *o)
 {
-	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path, .iterate = true };
+	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path, .iterate = true,
+				   .native_rows = o->native ? NATIVE_ROWS_DEFAULT : 0 };
+	struct native_maps nm;
 	struct collect c = { 0 };
 	struct sampler *s = NULL;
 	struct py_process *root = NULL;
@@ -466,6 +530,11 @@ int cmd_dump(const struct dump_opts *o)
 	}
 	err = sampler__open(&s, &so, on_record, &c);
 	if (err) {
+		status = EXIT_KERNEL;
+		goto cleanup;
+	}
+	if (o->native && ((err = sampler__native_maps(s, &nm)) || (err = native__new(&nm, &c.native)))) {
+		pr_err("--native: cannot set up the unwind tables: %s", strerror(-err));
 		status = EXIT_KERNEL;
 		goto cleanup;
 	}
@@ -500,6 +569,7 @@ int cmd_dump(const struct dump_opts *o)
 	fflush(stdout);
 	status = EXIT_OK;
 cleanup:
+	native__free(c.native);
 	sampler__free(s);
 	py_process__free(root);
 	free(c.threads);

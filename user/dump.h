@@ -11,6 +11,7 @@ struct dump_opts {
 	bool json;
 	int locals;		/* 0: none; 1: -l; 2: -ll (larger budget) */
 	bool full_filenames;
+	bool native;		/* C frames too, merged with the Python frames */
 	const char *btf_path;
 };
 

@@ -82,6 +82,7 @@ static const char top_help[] =
 	"      --delay SECONDS     refresh interval (default 1)\n"
 	"  -s, --subprocesses      also processes the targets start\n"
 	"  -g, --gil               only samples of the thread holding the GIL\n"
+	"  -n, --native            C frames too, merged with the Python frames\n"
 	"  -i, --idle              also threads that are not on a CPU\n"
 	"      --full-filenames    do not shorten file names\n";
 
@@ -92,6 +93,7 @@ static const char dump_help[] =
 	"  -s, --subprocesses      also its descendants\n"
 	"  -j, --json              a JSON list of stack traces\n"
 	"  -l, --locals            arguments and locals of each frame (-ll: more)\n"
+	"  -n, --native            C frames too, merged with the Python frames\n"
 	"      --full-filenames    do not shorten file names\n";
 
 /* Accepted by every command (common_option). */
@@ -147,6 +149,7 @@ static const struct option top_longopts[] = {
 	{ "subprocesses", no_argument, NULL, 's' },
 	{ "gil", no_argument, NULL, 'g' },
 	{ "idle", no_argument, NULL, 'i' },
+	{ "native", no_argument, NULL, 'n' },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	COMMON_LONG_OPTS
 };
@@ -156,6 +159,7 @@ static const struct option dump_longopts[] = {
 	{ "subprocesses", no_argument, NULL, 's' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "locals", no_argument, NULL, 'l' },
+	{ "native", no_argument, NULL, 'n' },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	COMMON_LONG_OPTS
 };
@@ -193,6 +197,7 @@ struct common_opts {
 	bool gil_only;
 	bool idle;
 	bool full_filenames;
+	bool native;
 	const char *btf_path;
 };
 
@@ -422,6 +427,9 @@ static int common_option(int c, const struct cmd *cmd, const struct cmd_args *a,
 	case OPT_FULL_FILENAMES:
 		co->full_filenames = true;
 		break;
+	case 'n':
+		co->native = true;
+		break;
 	case OPT_BTF:
 		co->btf_path = optarg;
 		break;
@@ -499,9 +507,6 @@ static int record_option(int c, void *ctx)
 	case 'F':
 		o->function = true;
 		break;
-	case 'n':
-		o->native = true;
-		break;
 	case OPT_NATIVE_ALL:
 		o->native = o->native_all = true;
 		break;
@@ -558,6 +563,7 @@ static void record_common(struct record_opts *o, const struct common_opts *co)
 	o->gil_only = co->gil_only;
 	o->idle = co->idle;
 	o->out.full_filenames = co->full_filenames;
+	o->native |= co->native;
 	o->btf_path = co->btf_path;
 }
 
@@ -703,6 +709,7 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
 	o.pid = co.npids ? co.pids[0] : 0;
 	o.subprocesses = co.subprocesses;
 	o.full_filenames = co.full_filenames;
+	o.native = co.native;
 	o.btf_path = co.btf_path;
 	if (optind < a->argc)
 		return usage_error("unexpected argument '%s'", a->argv[optind]);
@@ -724,9 +731,9 @@ static const struct cmd cmds[NR_CMDS + 1] = {
 	{ "record", do_record, "[record] [options] [-- COMMAND [ARG...]]", record_help,
 	  "+:p:d:r:f:o:stgiFnvhV", record_longopts, true },
 	{ "top", do_top, "top [--pid PID] [options]", top_help,
-	  ":p:r:sgivhV", top_longopts, true },
+	  ":p:r:sginvhV", top_longopts, true },
 	{ "dump", do_dump, "dump --pid PID [options]", dump_help,
-	  ":p:sjlvhV", dump_longopts, false },
+	  ":p:sjlnvhV", dump_longopts, false },
 	{}
 };
 

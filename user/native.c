@@ -21,8 +21,11 @@
 #include "native.h"
 #include "native_int.h"
 #include "procmaps.h"
+#include "remote.h"
 
 #define REFRESH_NS 1000000000ULL
+/* The vDSO is a page or two; a mapping larger than this is not one. */
+#define VDSO_MAX (64u << 10)
 
 static uint64_t file_key(const struct stat *st)
 {
@@ -102,33 +105,29 @@ static void file_symbols(struct native_file *f, pid_t pid)
 	f->names = hashmap__new();
 }
 
-static struct native_file *file_register(struct native *n, pid_t pid, int fd,
-					 const struct stat *st, const char *path)
+/* The file of key, registered from ef (taken over) when new. */
+static struct native_file *file_register(struct native *n, pid_t pid, uint64_t key,
+					 struct elffile *ef, const char *path)
 {
 	struct native_file *f, **files;
-	uint64_t key = file_key(st);
 
 	f = hashmap__get(n->by_key, key);
-	if (f)
+	if (f) {
+		elffile__free(ef);
 		return f;
-	if (n->nfiles + 1 >= UINT32_MAX)
-		return NULL;
-	f = calloc(1, sizeof(*f));
-	files = realloc(n->files, (n->nfiles + 1) * sizeof(*files));
+	}
+	f = n->nfiles + 1 < UINT32_MAX ? calloc(1, sizeof(*f)) : NULL;
+	files = f ? realloc(n->files, (n->nfiles + 1) * sizeof(*files)) : NULL;
 	if (!f || !files) {
 		free(f);
-		if (files)
-			n->files = files;
+		elffile__free(ef);
 		return NULL;
 	}
 	n->files = files;
+	f->ef = ef;
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
 	f->interp = strstr(f->base, "python") != NULL;
-	if (elffile__open_fd(fd, &f->ef)) {
-		free(f);
-		return NULL;
-	}
 	if (hashmap__put(n->by_key, key, f)) {
 		file_free(f);
 		return NULL;
@@ -151,28 +150,68 @@ static int cmp_map(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* One executable file mapping of pid into np; false when it is left out. */
-static bool add_mapping(struct native *n, pid_t pid, const struct maps_entry *e,
-			struct py_native_proc *np)
+/* The file mapped at e, opened through map_files: the very file, in any
+ * mount namespace. */
+static struct native_file *mapped_file(struct native *n, pid_t pid, const struct maps_entry *e)
 {
-	struct py_native_map *m;
-	struct native_file *f;
-	char mf[96];
+	struct elffile *ef = NULL;
 	struct stat st;
-	uint64_t vaddr;
+	uint64_t key;
+	char mf[96];
 	int fd;
 
 	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
 		 e->end);
 	fd = open(mf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return false;
+		return NULL;
 	}
-	f = file_register(n, pid, fd, &st, e->path);
+	key = file_key(&st);
+	if (!hashmap__get(n->by_key, key) && elffile__open_fd(fd, &ef)) {
+		close(fd);
+		return NULL;
+	}
 	close(fd);
+	return file_register(n, pid, key, ef, e->path);
+}
+
+/* The vDSO, where time is read without a system call: its image, read from
+ * the process (the same for every process of this boot). */
+static struct native_file *vdso_file(struct native *n, pid_t pid, const struct maps_entry *e)
+{
+	size_t len = e->end - e->start;
+	struct elffile *ef;
+	uint64_t key;
+	void *img;
+
+	if (len > VDSO_MAX || !(img = malloc(len)))
+		return NULL;
+	if (remote_read(pid, e->start, img, len)) {
+		free(img);
+		return NULL;
+	}
+	key = hash_bytes(img, len, 0x7664736fULL);
+	if (hashmap__get(n->by_key, key)) {
+		free(img);
+		return hashmap__get(n->by_key, key);
+	}
+	if (elffile__from_mem(img, len, true, &ef))
+		return NULL;
+	return file_register(n, pid, key, ef, "[vdso]");
+}
+
+/* One executable mapping of pid into np; false when it is left out. */
+static bool add_mapping(struct native *n, pid_t pid, const struct maps_entry *e,
+			struct py_native_proc *np)
+{
+	struct py_native_map *m;
+	struct native_file *f;
+	uint64_t vaddr;
+
+	f = e->path[0] == '/' ? mapped_file(n, pid, e) : vdso_file(n, pid, e);
 	if (!f || elffile__offset_to_vaddr(f->ef, e->offset, &vaddr))
 		return false;
 	if (np->nmaps >= PY_NATIVE_MAPS) {
@@ -210,10 +249,11 @@ static int read_maps(struct native *n, pid_t pid, struct py_native_proc *np)
 				;
 			continue;
 		}
-		if (maps__parse_line(line, len, &e) || e.perms[2] != 'x' || !e.pathlen ||
-		    e.path[0] != '/')
+		if (maps__parse_line(line, len, &e) || e.perms[2] != 'x' || !e.pathlen)
 			continue;
 		((char *)e.path)[e.pathlen] = 0;
+		if (e.path[0] != '/' && strcmp(e.path, "[vdso]"))
+			continue;
 		add_mapping(n, pid, &e, np);
 	}
 	fclose(fp);

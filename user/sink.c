@@ -192,7 +192,14 @@ static int top_start(struct collector *c, uint64_t now)
 static void top_add(struct collector *c, struct py_process *p, const struct py_stack_hdr *h,
 		    const struct py_frame_rec *frs)
 {
-	top__add(c->top, c->agg, p, h, frs);
+	const struct frame **frames;
+	unsigned int n;
+
+	top__sample(c->top, h);
+	frames = sink__stack(c, p, h, frs, false, &n);
+	top__count(c->top, true, frames, n);
+	frames = sink__stack(c, p, h, frs, true, &n);
+	top__count(c->top, false, frames, n);
 	c->written++;
 }
 

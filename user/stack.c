@@ -95,6 +95,7 @@ struct memo_slot {
 	uint32_t nraw;			/* records */
 	uint32_t n;			/* frames they gave */
 	uint16_t status;		/* the record's truncated / read error bits */
+	bool function_lines;		/* symbolized by function, not by line */
 	struct py_frame_rec *raw;	/* nraw records, then n frames (slot_frames) */
 	size_t cap;			/* bytes at raw */
 };
@@ -187,7 +188,7 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 	hash = records_hash(p, status, nraw, frs);
 	sl = &m->slot[hash & (STACK_MEMO_SLOTS - 1)];
 	if (sl->p == p && sl->hash == hash && sl->agg_gen == agg__gen(a) &&
-	    sl->status == status && sl->nraw == nraw &&
+	    sl->status == status && sl->nraw == nraw && sl->function_lines == function_lines &&
 	    !memcmp(sl->raw, frs, nraw * sizeof(*frs))) {
 		m->found++;
 		memcpy(out, slot_frames(sl), sl->n * sizeof(*out));
@@ -212,6 +213,7 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 	sl->agg_gen = agg__gen(a);
 	sl->p = p;
 	sl->status = status;
+	sl->function_lines = function_lines;
 	sl->nraw = nraw;
 	sl->n = n;
 	memcpy(sl->raw, frs, nraw * sizeof(*frs));

@@ -37,6 +37,32 @@ static const char *open_hint(enum output_format f)
 	}
 }
 
+/* --native: how the C stacks ended, and what could not be named. */
+static void native_summary(const struct native *nt)
+{
+	static const char *const ends[PY_NE__MAX] = {
+		[PY_NE_TRUNCATED] = "too deep",
+		[PY_NE_NO_MAPPING] = "address in no file (JIT, vdso, new library)",
+		[PY_NE_NO_CFI] = "no unwind info",
+		[PY_NE_UNSUPPORTED] = "unwind rule not supported",
+		[PY_NE_READ] = "stack unreadable",
+		[PY_NE_BAD_FRAME] = "bad frame",
+		[PY_NE_NO_REGS] = "no registers",
+	};
+	const struct native_stats *st = native__stats(nt);
+	char buf[512];
+	size_t n = 0;
+
+	for (int i = 1; i < PY_NE__MAX; i++)
+		if (st->end[i] && n < sizeof(buf))
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%" PRIu64 " %s", n ? ", " : "",
+				      st->end[i], ends[i]);
+	fprintf(stderr, "pyspy-bpf: native stacks: %" PRIu64 " whole, cut short: %s; "
+		"frames without a symbol: %" PRIu64 "; files: %" PRIu64 " (%" PRIu64
+		" without unwind info)\n", st->end[PY_NE_ROOT], n ? buf : "none", st->unnamed,
+		st->files, st->files_no_cfi + st->files_table_full);
+}
+
 void summary__print(struct collector *c, const char *path, const uint64_t *k)
 {
 	static const struct {
@@ -79,6 +105,8 @@ void summary__print(struct collector *c, const char *path, const uint64_t *k)
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
 		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames, unreadable,
 		lost);
+	if (c->native)
+		native_summary(c->native);
 	/* The same stacks, at a higher cost per sample: say why. */
 	if (*sampler__fallbacks(c->sampler))
 		fprintf(stderr, "pyspy-bpf: on this kernel, at a higher cost: %s\n",

@@ -134,26 +134,21 @@ static void count(struct top *t, struct table *tb, const struct frame **frames, 
 	}
 }
 
-void top__add(struct top *t, struct agg *a, struct py_process *p, const struct py_stack_hdr *h,
-	      const struct py_frame_rec *frs)
+void top__sample(struct top *t, const struct py_stack_hdr *h)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
-	struct symbolize_stats st = { 0 };
-	unsigned int n;
-
 	t->samples++;
-	t->sample_no++;
 	if (h->status & PY_S_GIL)
 		t->gil++;
 	if (h->status & PY_S_ACTIVE)
 		t->active++;
 	if (!hashmap__get(t->threads, h->tid) && hashmap__size(t->threads) < 65536)
 		hashmap__put(t->threads, h->tid, (void *)1);
-	n = stack__symbolize(a, p, h, frs, false, frames, &st);
-	count(t, &t->line, frames, n);
+}
+
+void top__count(struct top *t, bool by_line, const struct frame **frames, unsigned int n)
+{
 	t->sample_no++;
-	n = stack__symbolize(a, p, h, frs, true, frames, &st);
-	count(t, &t->func, frames, n);
+	count(t, by_line ? &t->line : &t->func, frames, n);
 }
 
 static enum sort_col g_sort;

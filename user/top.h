@@ -14,10 +14,10 @@ struct top;
 /* Takes over the terminal (when stdout is one) until top__free. */
 struct top *top__new(unsigned int rate, double delay_s, bool full_filenames);
 void top__free(struct top *t);
-/* Counts one sample; frames come from stack__symbolize in both line and
- * function aggregation. */
-void top__add(struct top *t, struct agg *a, struct py_process *p, const struct py_stack_hdr *h,
-	      const struct py_frame_rec *frs);
+/* Counts one sample: top__sample() with its header, then top__count()
+ * with its frames by line and by function (sink__stack()). */
+void top__sample(struct top *t, const struct py_stack_hdr *h);
+void top__count(struct top *t, bool by_line, const struct frame **frames, unsigned int n);
 /* When the table is next redrawn (CLOCK_MONOTONIC ns). */
 uint64_t top__due(const struct top *t);
 /* Handles keys and redraws when due; returns true when the user quit. */
