@@ -34,8 +34,9 @@ static void put(struct merge *m, const struct frame *f)
 		m->out[m->n++] = f;
 }
 
-unsigned int native_stack__merge(struct native *nt, struct agg *a, const struct native_stack_in *in,
-				 const struct frame **out, unsigned int cap)
+unsigned int native_stack__merge_with(native_namer_fn name, void *ctx, struct native_stats *st,
+				      struct agg *a, const struct native_stack_in *in,
+				      const struct frame **out, unsigned int cap)
 {
 	struct merge m = { .out = out, .cap = cap };
 	unsigned int py = 0, nraw = in->nraw, keep = 0, i;
@@ -47,14 +48,14 @@ unsigned int native_stack__merge(struct native *nt, struct agg *a, const struct 
 	if (in->npy < nraw)
 		nraw = 0;
 	if (nh->end < PY_NE__MAX)
-		native__stats_mut(nt)->end[nh->end]++;
+		st->end[nh->end]++;
 	for (i = 0; i < nh->nframes && i < PY_MAX_NATIVE; i++) {
 		const struct py_native_frame *nf = &in->nf[i];
 		struct native_name nn;
 		const struct frame *f;
 
 		/* A return address belongs to the call before it. */
-		f = native__frame(nt, a, nf->file, i ? nf->addr - 1 : nf->addr, &nn);
+		f = name(ctx, a, nf->file, i ? nf->addr - 1 : nf->addr, &nn);
 		if (nn.eval && py < nraw) {
 			unsigned int end = run_end(in->frs, py, nraw);
 
@@ -66,17 +67,31 @@ unsigned int native_stack__merge(struct native *nt, struct agg *a, const struct 
 			keep = m.n;
 			continue;
 		}
+		if (nn.eval)
+			keep = m.n;
 		if (!in->all && (nn.eval || nn.machinery))
 			continue;
 		put(&m, f);
 	}
-	/* Rootward of the first activation: the interpreter's start-up or a
-	 * thread's bootstrap. */
+	/* Rootward of the outermost eval loop: the interpreter's start-up or
+	 * a thread's bootstrap. */
 	if (paired && !in->all && py == nraw)
 		m.n = keep;
 	if (py < nraw && nh->end == PY_NE_ROOT)
-		native__stats_mut(nt)->unmatched++;
+		st->unmatched++;
 	for (i = py; i < in->npy; i++)
 		put(&m, in->py[i]);
 	return m.n;
+}
+
+static const struct frame *name_by_files(void *ctx, struct agg *a, uint32_t file, uint64_t addr,
+					 struct native_name *nn)
+{
+	return native__frame(ctx, a, file, addr, nn);
+}
+
+unsigned int native_stack__merge(struct native *nt, struct agg *a, const struct native_stack_in *in,
+				 const struct frame **out, unsigned int cap)
+{
+	return native_stack__merge_with(name_by_files, nt, native__stats_mut(nt), a, in, out, cap);
 }

@@ -24,8 +24,17 @@ struct native_stack_in {
 	bool all;
 };
 
+/* Names a C frame (file, address) and says what it is: native__frame(),
+ * or a test's own. */
+typedef const struct frame *(*native_namer_fn)(void *ctx, struct agg *a, uint32_t file,
+					       uint64_t addr, struct native_name *nn);
+
 /* The merged stack, innermost first, into out (room for cap frames);
- * returns its length. */
+ * returns its length. Counts into st. */
+unsigned int native_stack__merge_with(native_namer_fn name, void *ctx, struct native_stats *st,
+				      struct agg *a, const struct native_stack_in *in,
+				      const struct frame **out, unsigned int cap);
+/* The same, named by nt's files. */
 unsigned int native_stack__merge(struct native *nt, struct agg *a, const struct native_stack_in *in,
 				 const struct frame **out, unsigned int cap);
 
