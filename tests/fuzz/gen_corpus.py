@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Writes the seed corpus of every fuzz target under tests/fuzz/corpus/.
 
-Seeds are small and real where the repository has real data: line tables
-and string cases from tests/fixtures, _Py_DebugOffsets blocks dumped from
+Seeds are small and real where the repository has real data: line tables,
+string cases and CFI sections from tests/fixtures, _Py_DebugOffsets blocks dumped from
 live interpreters, maps lines in the kernel's format, tiny ELF files built
 here with the symbols and version strings an interpreter has. The
 fuzz_record and fuzz_uwalk seeds come from the targets themselves (they
@@ -269,6 +269,49 @@ def textesc_seeds(c):
                   bytes([outlen & 0xff, outlen >> 8, cols]) + name)
 
 
+# ---- CFI sections ----
+
+def cfi_seeds(c):
+    """The fixtures' real sections, then one FDE with every opcode; each input
+    is flags (kind, cap), the section's address, the section."""
+    seen = set()
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "cfi", "*.meta"))):
+        name = os.path.basename(path)[:-5]
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 4 and parts[0] == "section":
+                kind = 1 if parts[1] == ".debug_frame" else 0
+                data = open(os.path.join(FIXTURES, "cfi", parts[3]), "rb").read()
+                if data in seen:
+                    continue
+                seen.add(data)
+                c.add("%s%s" % (name, parts[1]),
+                      struct.pack("<BQ", kind, int(parts[2], 16)) + data)
+    # .eh_frame at address 0: a "zR" CIE (pcrel|sdata4), one FDE at 0x1000.
+    cie_body = (b"\0\0\0\0" + b"\x01zR\0" + b"\x01\x78\x10" + b"\x01\x1b"
+                + b"\x0c\x07\x08\x90\x01" + b"\0\0")
+    cie = struct.pack("<I", len(cie_body)) + cie_body
+    plt = b"\x77\x08\x80\x00\x3f\x1a\x3b\x2a\x33\x24\x22"
+    ops = b"".join([
+        b"\x41\x0e\x10\x86\x02",                 # advance_loc, def_cfa_offset, offset
+        b"\x02\x04\x0d\x06",                      # advance_loc1, def_cfa_register
+        b"\x03\x04\x00\x0c\x07\x08",              # advance_loc2, def_cfa
+        b"\x04\x04\x00\x00\x00\x0a\x0e\x20\x0b",  # advance_loc4, remember, restore_state
+        b"\x05\x06\x02\x06\x06\x07\x06\x08\x06",  # offset_extended, restore_extended, ...
+        b"\x09\x06\x03\x0f\x0b" + plt,            # register, def_cfa_expression (PLT)
+        b"\x10\x06\x02\x76\x00\x11\x06\x7e",      # expression, offset_extended_sf
+        b"\x12\x07\x7e\x13\x7c\x14\x06\x02",      # def_cfa_sf, def_cfa_offset_sf, val_offset
+        b"\x15\x06\x7e\x16\x06\x02\x76\x00",      # val_offset_sf, val_expression
+        b"\x2e\x10\x2f\x06\x02\xc6",              # GNU_args_size, GNU_negative_offset_ext., restore
+        b"\x1d" + struct.pack("<Q", 4),               # MIPS_advance_loc8
+        b"\x01" + struct.pack("<i", 0x1100),          # set_loc (pc-relative to itself)
+        b"\0\0",
+    ])
+    fde_body = struct.pack("<IiiB", len(cie) + 4, 0x1000 - (len(cie) + 8), 0x200, 0) + ops
+    fde = struct.pack("<I", len(fde_body)) + fde_body
+    c.add("all-opcodes", struct.pack("<BQ", 0, 0) + cie + fde + b"\0\0\0\0")
+
+
 def binary_seeds(c, target, env):
     """Seeds a target writes itself (it knows the offset tables)."""
     binary = os.path.join(ROOT, ".output", "fuzz", "fuzz_" + target)
@@ -287,7 +330,8 @@ def main():
     for target, fn in (("linetable", linetable_seeds), ("pystr", pystr_seeds),
                        ("pyelf", pyelf_seeds), ("procmaps", procmaps_seeds),
                        ("protobuf", protobuf_seeds), ("debugoffsets", debugoffsets_seeds),
-                       ("writers", writers_seeds), ("textesc", textesc_seeds)):
+                       ("writers", writers_seeds), ("textesc", textesc_seeds),
+                       ("cfi", cfi_seeds)):
         c = Corpus(args.output_dir, target)
         fn(c)
         print("%-14s %d seeds" % (target, c.n))
