@@ -23,7 +23,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 CFLAGS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D_GNU_SOURCE -DPYSPY_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS := -lbpf -lelf -lz
+# liblzma: MiniDebugInfo; libdl: libstdc++'s demangler, opened at run time
+# (in libc itself since glibc 2.34).
+LDLIBS := -lbpf -lelf -lz -llzma -ldl
 LDFLAGS := $(EXTRA_LDFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

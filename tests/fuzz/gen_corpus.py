@@ -15,10 +15,12 @@ their binaries exist.
 import argparse
 import glob
 import hashlib
+import lzma
 import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -162,6 +164,126 @@ def pyelf_seeds(c):
     c.add("truncated", elf(py3, b"\x003.12.1\0", truncate=200))
     c.add("bad-entsize", elf(py3, b"\x003.12.1\0", shentsize=7))
     c.add("version-string", b"3.12.1\0")
+
+
+# ---- ELF files for the ELF reader and the symbol tables ----
+
+def elf64(sections, etype=3, loads=((0, 0),), notes=None):
+    """An ELF64 x86-64 image: header, PT_LOAD headers ((offset, vaddr) over
+    the whole file), an optional PT_NOTE over `notes`, the sections (dicts:
+    name, type, flags, addr, data, size for NOBITS, link, info, entsize,
+    align; index 1 on), .shstrtab last, then the section headers."""
+    shstr = b"\0" + b"".join(s["name"].encode() + b"\0" for s in sections) + b".shstrtab\0"
+    nph = len(loads) + (1 if notes is not None else 0)
+    off = 64 + 56 * nph
+    body = b""
+    heads = []
+    name = 1
+    for sec in sections:
+        align = sec.get("align", 1)
+        pad = (-(off + len(body))) % align
+        body += b"\0" * pad
+        data = sec.get("data", b"")
+        start = off + len(body)
+        size = sec.get("size", len(data))
+        if sec.get("type", 1) != 8:
+            body += data
+        heads.append(struct.pack("<IIQQQQIIQQ", name, sec.get("type", 1), sec.get("flags", 0),
+                                 sec.get("addr", 0), start, size, sec.get("link", 0),
+                                 sec.get("info", 0), align, sec.get("entsize", 0)))
+        name += len(sec["name"]) + 1
+    noteoff = off + len(body)
+    if notes is not None:
+        body += notes
+    shstroff = off + len(body)
+    body += shstr
+    heads.append(struct.pack("<IIQQQQIIQQ", name, 3, 0, 0, shstroff, len(shstr), 0, 0, 1, 0))
+    body += b"\0" * ((-(off + len(body))) % 8)
+    shoff = off + len(body)
+    total = shoff + 64 * (len(heads) + 1)
+    out = b"\x7fELF\x02\x01\x01\0" + b"\0" * 8
+    out += struct.pack("<HHIQQQIHHHHHH", etype, 62, 1, 0, 64, shoff, 0, 64, 56, nph, 64,
+                       len(heads) + 1, len(heads))
+    for foff, vaddr in loads:
+        out += struct.pack("<IIQQQQQQ", 1, 5, foff, vaddr, vaddr, total - foff, total - foff,
+                           0x1000)
+    if notes is not None:
+        out += struct.pack("<IIQQQQQQ", 4, 4, noteoff, 0, 0, len(notes), len(notes), 4)
+    return out + body + b"\0" * 64 + b"".join(heads)
+
+
+def gnu_note(ntype, desc):
+    return struct.pack("<III", 4, len(desc), ntype) + b"GNU\0" + desc + b"\0" * (-len(desc) % 4)
+
+
+def symtab(syms, text=1):
+    """(name, value, size, info) tuples: the table and its strings."""
+    strtab = b"\0"
+    tab = b"\0" * 24
+    for name, value, size, info in syms:
+        tab += struct.pack("<IBBHQQ", len(strtab), info, 0, text, value, size)
+        strtab += name + b"\0"
+    return tab, strtab
+
+
+def with_symbols(syms, symtype=2, extra=()):
+    tab, strtab = symtab(syms)
+    return elf64([dict(name=".text", type=8, flags=6, addr=0x1000, size=0x2000, align=16),
+                  dict(name=".symtab" if symtype == 2 else ".dynsym", type=symtype, data=tab,
+                       link=3, info=1, entsize=24, align=8),
+                  dict(name=".strtab", type=3, data=strtab)] + list(extra))
+
+
+FUNC, LOCAL_FUNC, WEAK_FUNC, IFUNC = 0x12, 0x02, 0x22, 0x1a
+
+
+def elffile_seeds(c):
+    build_id = bytes(range(0xa0, 0xb4))
+    link = b"libfoo.so.debug\0" + struct.pack("<I", 0x12345678)
+    notes = gnu_note(1, struct.pack("<IIII", 0, 3, 2, 0)) + gnu_note(3, build_id)
+    c.add("sections", elf64([
+        dict(name=".text", data=b"\x90" * 64, flags=6, addr=0x1000, align=16),
+        dict(name=".note.gnu.build-id", type=7, flags=2, data=notes, align=4),
+        dict(name=".gnu_debuglink", data=link, align=4),
+        dict(name=".eh_frame", data=b"\x14\0\0\0\0\0\0\0\x01zR\0\x01x\x10\x01\x1b" + b"\0" * 8,
+             flags=2, align=8),
+        dict(name=".bss", type=8, flags=3, addr=0x3000, size=0x100, align=8)]))
+    c.add("segment-notes", elf64([], etype=2, loads=((0, 0x400000),),
+                                 notes=gnu_note(3, build_id[:8])))
+    c.add("two-loads", elf64([dict(name=".text", data=b"\xc3" * 32, flags=6)],
+                             loads=((0, 0), (0x40, 0x201000))))
+    big = elf64([dict(name=".text", data=b"\x90" * 16, flags=6)])
+    c.add("truncated", big[:100])
+    c.add("elfclass32", big[:4] + b"\x01" + big[5:])
+    c.add("not-elf", b"hello\n")
+
+
+def elfsym_seeds(c):
+    syms = [(b"outer", 0x1000, 0x100, FUNC), (b"inner", 0x1040, 0x20, LOCAL_FUNC),
+            (b"sizeless", 0x1200, 0, FUNC), (b"after", 0x1280, 0x10, FUNC),
+            (b"__libc_thing", 0x1300, 0x10, FUNC), (b"thing", 0x1300, 0x10, WEAK_FUNC),
+            (b"an_ifunc", 0x1500, 8, IFUNC), (b"_ZN10pyspy_demo10overloadedEi", 0x1600, 0x20, FUNC),
+            (b"_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h0123456789abcdefE",
+             0x1700, 0x20, FUNC), (b"last", 0x2f00, 0, FUNC)]
+    c.add("symtab", with_symbols(syms))
+    c.add("dynsym", with_symbols(syms[:4], symtype=11))
+    inner = with_symbols([(b"hidden_static", 0x1100, 0x20, LOCAL_FUNC),
+                          (b"_Z6helperi", 0x1200, 0x20, LOCAL_FUNC)])
+    xz = lzma.compress(inner, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=0)
+    c.add("minidebuginfo", with_symbols([(b"exported", 0x2000, 0x10, FUNC)], symtype=11,
+                                        extra=[dict(name=".gnu_debugdata", data=xz)]))
+    c.add("minidebuginfo-contents", b"M" + inner)
+    c.add("demangle", b"_ZNSt6vectorIiSaIiEE9push_backERKi\0")
+    # files the toolchain builds (tests/fixtures/elfsym/build.sh), when it can
+    with tempfile.TemporaryDirectory() as tmp:
+        if subprocess.run(["sh", os.path.join(FIXTURES, "elfsym", "build.sh"), tmp],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+            print("gen_corpus: build.sh failed, no built elfsym seeds", file=sys.stderr)
+            return
+        for name in ("tiny.mini", "tiny.link", "libcxx.so"):
+            path = os.path.join(tmp, name)
+            if os.path.exists(path):
+                c.add("built-" + name, open(path, "rb").read())
 
 
 # ---- /proc/PID/maps ----
@@ -331,7 +453,8 @@ def main():
                        ("pyelf", pyelf_seeds), ("procmaps", procmaps_seeds),
                        ("protobuf", protobuf_seeds), ("debugoffsets", debugoffsets_seeds),
                        ("writers", writers_seeds), ("textesc", textesc_seeds),
-                       ("cfi", cfi_seeds)):
+                       ("cfi", cfi_seeds), ("elffile", elffile_seeds),
+                       ("elfsym", elfsym_seeds)):
         c = Corpus(args.output_dir, target)
         fn(c)
         print("%-14s %d seeds" % (target, c.n))
