@@ -48,7 +48,6 @@ static void file_free(struct native_file *f)
 	if (f->names)
 		hashmap__free_all(f->names, free_name, NULL);
 	elfsym__free(f->syms);
-	elffile__free(f->ef);
 	free(f);
 }
 
@@ -94,15 +93,43 @@ void native__free(struct native *n)
  * files installed under the process's root. A file without any is still
  * unwound; its frames are named library+offset.
  */
-static void file_symbols(struct native_file *f, pid_t pid)
+static void file_symbols(struct native_file *f, const struct elffile *ef, pid_t pid)
 {
 	char root[64];
-	struct elfsym_opts o = { .root = root, .path = f->path };
+	struct elfsym_opts o = { .root = root, .path = f->path[0] == '/' ? f->path : NULL };
 
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	if (elfsym__new(f->ef, &o, &f->syms))
+	if (elfsym__new(ef, &o, &f->syms))
 		f->syms = NULL;
 	f->names = hashmap__new();
+}
+
+/* What is kept of the file's program headers. */
+static void file_loads(struct native_file *f, const struct elffile *ef)
+{
+	unsigned int i, n = elffile__nloads(ef);
+
+	for (i = 0; i < n && f->nloads < NATIVE_LOADS; i++)
+		if (!elffile__load(ef, i, &f->loads[f->nloads]))
+			f->nloads++;
+}
+
+/*
+ * The link-time address of a mapping at file offset off: the PT_LOAD it
+ * maps, which may start within the mapping's first page.
+ */
+static int mapping_vaddr(const struct native_file *f, uint64_t off, uint64_t *vaddr)
+{
+	for (unsigned int i = 0; i < f->nloads; i++) {
+		const struct elf_load *l = &f->loads[i];
+		uint64_t page = l->offset & ~(uint64_t)4095;
+
+		if (off >= page && off - page < l->filesz + (l->offset - page)) {
+			*vaddr = l->vaddr - (l->offset - off);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 /* The file of key, registered from ef (taken over) when new. */
@@ -124,20 +151,22 @@ static struct native_file *file_register(struct native *n, pid_t pid, uint64_t k
 		return NULL;
 	}
 	n->files = files;
-	f->ef = ef;
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
 	f->interp = strstr(f->base, "python") != NULL;
 	if (hashmap__put(n->by_key, key, f)) {
 		file_free(f);
+		elffile__free(ef);
 		return NULL;
 	}
 	/* Ids start at 1: a frame of file 0 is a raw address. */
 	n->files[n->nfiles++] = f;
 	f->id = n->nfiles;
 	n->stats.files++;
-	native__file_tables(n, f);
-	file_symbols(f, pid);
+	file_loads(f, ef);
+	native__file_tables(n, f, ef);
+	file_symbols(f, ef, pid);
+	elffile__free(ef);
 	pr_debug("native: %s: %u unwind rows, %zu symbols", f->path, f->nrows,
 		 f->syms ? elfsym__count(f->syms) : 0);
 	return f;
@@ -148,6 +177,32 @@ static int cmp_map(const void *a, const void *b)
 	const struct py_native_map *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The whole file, read into memory: a mapping of it would turn the target
+ * truncating its own file into a SIGBUS of the profiler.
+ */
+static int read_elf(int fd, off_t size, struct elffile **ef)
+{
+	uint8_t *buf;
+	size_t got = 0;
+
+	if (size <= 0 || (uint64_t)size > NATIVE_FILE_MAX)
+		return -EFBIG;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)size) {
+		ssize_t r = pread(fd, buf + got, size - got, got);
+
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? -errno : -EIO;
+		}
+		got += r;
+	}
+	return elffile__from_mem(buf, got, true, ef);
 }
 
 /* The file mapped at e, opened through map_files: the very file, in any
@@ -170,7 +225,7 @@ static struct native_file *mapped_file(struct native *n, pid_t pid, const struct
 		return NULL;
 	}
 	key = file_key(&st);
-	if (!hashmap__get(n->by_key, key) && elffile__open_fd(fd, &ef)) {
+	if (!hashmap__get(n->by_key, key) && read_elf(fd, st.st_size, &ef)) {
 		close(fd);
 		return NULL;
 	}
@@ -212,7 +267,7 @@ static bool add_mapping(struct native *n, pid_t pid, const struct maps_entry *e,
 	uint64_t vaddr;
 
 	f = e->path[0] == '/' ? mapped_file(n, pid, e) : vdso_file(n, pid, e);
-	if (!f || elffile__offset_to_vaddr(f->ef, e->offset, &vaddr))
+	if (!f || mapping_vaddr(f, e->offset, &vaddr))
 		return false;
 	if (np->nmaps >= PY_NATIVE_MAPS) {
 		n->stats.maps_dropped++;

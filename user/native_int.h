@@ -6,13 +6,18 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "elffile.h"
 #include "hashmap.h"
 #include "native.h"
+
+/* Program headers kept per file; the most elffile.c reads. */
+#define NATIVE_LOADS 32
+/* Files larger than this are not read (their frames end the unwind). */
+#define NATIVE_FILE_MAX (1ULL << 30)
 
 /* Names remembered per file before its cache starts again. */
 #define NATIVE_NAMES_MAX 65536
 
-struct elffile;
 struct elfsym;
 
 struct native_file {
@@ -20,7 +25,9 @@ struct native_file {
 	char path[PATH_MAX];		/* as the first process to map it names it */
 	const char *base;		/* its last component */
 	bool interp;			/* an interpreter's file: its plumbing is hidden */
-	struct elffile *ef;
+	/* Its PT_LOAD headers: the file itself is read once, then let go. */
+	struct elf_load loads[NATIVE_LOADS];
+	unsigned int nloads;
 	struct elfsym *syms;		/* NULL: none could be read */
 	struct hashmap *names;		/* link-time address -> struct cached_name */
 	uint32_t first_row, nrows;	/* its rows in native_rows */
@@ -42,7 +49,7 @@ struct native {
 };
 
 /* native_tables.c: the file's CFI into native_rows and native_pages. */
-void native__file_tables(struct native *n, struct native_file *f);
+void native__file_tables(struct native *n, struct native_file *f, const struct elffile *ef);
 /* native.c */
 struct native_file *native__file(const struct native *n, uint32_t id);
 

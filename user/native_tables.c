@@ -142,14 +142,14 @@ static int index_pages(struct native *n, const struct native_file *f,
 	return 0;
 }
 
-void native__file_tables(struct native *n, struct native_file *f)
+void native__file_tables(struct native *n, struct native_file *f, const struct elffile *ef)
 {
 	struct cfi_table eh, dbg, all = { 0 };
 	struct py_native_row *rows = NULL;
 	uint32_t count = 0;
 
-	section_rows(f->ef, ".eh_frame", CFI_EH_FRAME, &eh);
-	section_rows(f->ef, ".debug_frame", CFI_DEBUG_FRAME, &dbg);
+	section_rows(ef, ".eh_frame", CFI_EH_FRAME, &eh);
+	section_rows(ef, ".debug_frame", CFI_DEBUG_FRAME, &dbg);
 	if (cfi__merge(&eh, &dbg, 0, &all))
 		memset(&all, 0, sizeof(all));
 	cfi__table_free(&eh);
