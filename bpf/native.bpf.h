@@ -152,7 +152,12 @@ struct native_walk {
 	__u64 ip, sp, bp;
 	__u32 n;
 	__u16 end;
-	bool done;
+	/* The last frame's mapping and row: callers are often in the same
+	 * file, and a recursion returns to the same address again and again. */
+	int last_map;
+	__u32 last_file;
+	__u64 last_pc;
+	const struct py_native_row *last_row;
 };
 
 /* The caller's registers from the row in effect; false to stop (nw->end). */
@@ -234,18 +239,30 @@ static long native_step(__u32 i, void *ctx)
 	/* A return address is the instruction after the call: its rules are
 	 * those of the call, which may be the function's last instruction. */
 	at = nw->n == 1 ? nw->ip : nw->ip - 1;
-	mi = native_find_map(nw->np, at);
-	if (mi < 0) {
-		nw->end = PY_NE_NO_MAPPING;
-		return 1;
-	}
+	mi = nw->last_map;
 	m = &nw->np->maps[mi & (PY_NATIVE_MAPS - 1)];
+	if (mi < 0 || at < m->start || at >= m->end) {
+		mi = native_find_map(nw->np, at);
+		if (mi < 0) {
+			nw->end = PY_NE_NO_MAPPING;
+			return 1;
+		}
+		nw->last_map = mi;
+		m = &nw->np->maps[mi & (PY_NATIVE_MAPS - 1)];
+	}
 	f->addr = nw->ip - m->bias;
 	f->file = m->file;
-	r = native_find_row(m->file, at - m->bias);
-	if (!r) {
-		nw->end = PY_NE_NO_CFI;
-		return 1;
+	if (nw->last_row && nw->last_file == m->file && nw->last_pc == at - m->bias) {
+		r = nw->last_row;
+	} else {
+		r = native_find_row(m->file, at - m->bias);
+		if (!r) {
+			nw->end = PY_NE_NO_CFI;
+			return 1;
+		}
+		nw->last_row = r;
+		nw->last_file = m->file;
+		nw->last_pc = at - m->bias;
 	}
 	return native_apply(nw, r) ? 0 : 1;
 }
@@ -287,7 +304,7 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 					  struct task_struct *task, __u32 pid, __u32 tid)
 {
 	struct sample_scratch *s = w->s;
-	struct native_walk nw = { .w = w, .end = PY_NE_ROOT };
+	struct native_walk nw = { .w = w, .end = PY_NE_ROOT, .last_map = -1 };
 	__u64 size;
 	__u32 n;
 

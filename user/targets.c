@@ -54,16 +54,19 @@ int targets__add(struct collector *c, struct py_process *p)
 	err = hashmap__put(c->procs, p->pid, p);
 	if (err)
 		return err;
-	err = sampler__add_proc(c->sampler, p->pid, &p->bpf);
-	if (err) {
-		hashmap__del(c->procs, p->pid);
-		return err;
-	}
-	/* Without its mappings a process is still sampled: its C frames end
+	/* The unwind tables first: the process's first samples have them.
+	 * Without its mappings a process is still sampled: its C frames end
 	 * at the first address (counted as no mapping). */
 	if (c->native && (err = native__add_proc(c->native, p->pid)))
 		pr_debug("native: cannot read the mappings of pid %d: %s", p->pid,
 			 strerror(-err));
+	err = sampler__add_proc(c->sampler, p->pid, &p->bpf);
+	if (err) {
+		hashmap__del(c->procs, p->pid);
+		if (c->native)
+			native__del_proc(c->native, p->pid);
+		return err;
+	}
 	c->procs_seen++;
 	pr_debug("profiling pid %d: CPython %u.%u.%u in '%s'", p->pid, p->major, p->minor,
 		 p->micro, p->module);

@@ -13,6 +13,9 @@ BUDGETS_TEXT = {
     "scale_rss": "200 processes at 99 Hz: peak RSS ≤ 64 MiB",
     "scale_lost": "200 processes at 99 Hz: no lost samples",
     "no_crash": "every pyspy-bpf run exits 0 (no crash, no time-out)",
+    "native_bpf": "--native: BPF time per sample, 50 Python + 30 C frames, median ≤ 10 µs",
+    "native_cost": "--native: collector CPU per 1000 samples ≤ 1/5 of austin's "
+                   "(Python only) on the same target",
 }
 
 
@@ -215,6 +218,29 @@ def startup_rows(sec):
     return rows
 
 
+# --- native ----------------------------------------------------------------
+
+def native_rows(sec):
+    runs = sec["runs"]
+    rows, data = [], {}
+    for mode in ("python", "native", "austin"):
+        g = [r for r in runs if r["mode"] == mode]
+        if not g:
+            continue
+        t = mmm(r.get("ns_per_sample") for r in g)
+        c = mmm(_per1000(r) for r in g)
+        data[mode] = (t, c)
+        rows.append([
+            {"python": "pyspy-bpf", "native": "pyspy-bpf --native",
+             "austin": "austin (Python only)"}[mode],
+            fmt_count(mmm(r.get("frames_seen") for r in g)) if mode != "austin" else "–",
+            fmt_count(mmm(r.get("samples") for r in g)),
+            fmt_mmm(t, scale=1e-3, suffix=" µs") if t else "–",
+            fmt_mmm(c),
+        ])
+    return rows, data
+
+
 # --- budgets ---------------------------------------------------------------
 
 def budgets(res):
@@ -255,6 +281,19 @@ def budgets(res):
                         "%s vs austin %s ms (÷%s)" % (fmt_num(pt[1]), fmt_num(at[1]),
                                                       fmt_num(at[1] / pt[1], 2)),
                         pt[1] <= at[1] / 10, ""))
+    if "native" in secs:
+        _, d = native_rows(secs["native"])
+        t = d.get("native", (None, None))[0]
+        out.append(("native_bpf", "3.x: %d + %d frames" % (secs["native"]["py_depth"],
+                                                          secs["native"]["c_depth"]),
+                    fmt_mmm(t, scale=1e-3, suffix=" µs"), None if t is None else t[1] <= 10000,
+                    "without --native on the same target: %s" % fmt_mmm(
+                        d.get("python", (None,))[0], scale=1e-3, suffix=" µs")))
+        c = d.get("native", (None, None))[1]
+        a = d.get("austin", (None, None))[1]
+        if c and a:
+            out.append(("native_cost", "999 Hz", "%s vs austin %s ms (÷%s)" % (
+                fmt_num(c[1]), fmt_num(a[1]), fmt_num(a[1] / c[1], 2)), c[1] <= a[1] / 5, ""))
     nfail = [(name, f) for name, sec in secs.items() for f in sec.get("failures", [])]
     pyspy_runs = sum(len([r for r in sec.get("runs", []) if r.get("profiler", "pyspy-bpf")
                           == "pyspy-bpf"]) for sec in secs.values())
@@ -409,6 +448,23 @@ def markdown(res, plots):
                      fmt_mmm(mmm(r.get("others_load") for r in s["runs"]), digits=2)))
         if "cost" in plots:
             L.append("![cost](%s)\n" % plots["cost"])
+
+    if "native" in secs:
+        s = secs["native"]
+        rows, _ = native_rows(s)
+        L.append("## 6. --native\n")
+        L.append("`bench/workloads/native.py` spins in C, %d frames deep in "
+                 "`native_rec.c`'s rec() (built -O2, no frame pointers: unwound from its "
+                 ".eh_frame), called through ctypes under %d Python frames; each profiler "
+                 "attached at %d Hz in turn to the same target, every round. BPF time per "
+                 "sample as in section 3 (miss cost %s ns per run subtracted). CPU per 1000 "
+                 "samples: pyspy-bpf's collector after attaching; austin's process, which "
+                 "reads Python stacks only.\n" % (
+                     s["c_depth"], s["py_depth"], s["rate"],
+                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
+        L.append(table(["profiler", "frames seen", "samples", "BPF per sample",
+                        "CPU per 1000 samples (ms)"], rows))
+        L.append("")
 
     if "depth" in secs:
         s = secs["depth"]

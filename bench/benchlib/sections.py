@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""The five measurements of `make bench`. Each returns a JSON-able dict of
+"""The six measurements of `make bench`. Each returns a JSON-able dict of
 raw per-run records; report.py turns them into tables and plots."""
 import json
 import os
 import random
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 
 from . import run as R
 
@@ -437,10 +440,99 @@ def startup(cfg):
     return {"duration_s": d, "runs": runs, "failures": failures}
 
 
+# 6. --native ------------------------------------------------------------------
+
+NATIVE_PY_DEPTH = 50
+NATIVE_C_DEPTH = 30
+
+
+def _native_lib(cfg, tmpdir):
+    """rec() of workloads/native_rec.c, built -O2 (no frame pointers)."""
+    lib = os.path.join(tmpdir, "libnative_rec.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", lib,
+                    os.path.join(cfg.workloads, "native_rec.c")], check=True)
+    return lib
+
+
+def _miss_cost(cfg, rep, misses, failures, c_miss):
+    """on_sample's cost per run when every run misses (a sleeping target)."""
+    t = R.Target(workload_argv(cfg, "idle")).wait_ready()
+    try:
+        r = R.Run([cfg.pyspy, "record", "-p", t.pid, "-d", cfg.depth_duration, "-r", 999,
+                   "-f", "raw", "-o", "/dev/null"], pyspy=True,
+                  timeout=cfg.run_timeout).check("native: miss calibration")
+        ns, cnt = r.bpf.get("on_sample", [0, 0])
+        c_miss = ns / cnt if cnt else 0.0
+        misses.append({"round": rep, "run_time_ns": ns, "run_cnt": cnt, "ns_per_run": c_miss})
+    except R.RunFailed as e:
+        failed(failures, e, rep)
+    finally:
+        t.kill()
+    return c_miss
+
+
+def _native_run(cfg, t, mode, raw, c_miss):
+    """pyspy-bpf on t at 999 Hz, with --native or not; austin (Python only)."""
+    d = cost_seconds(cfg, 999)
+    if mode == "austin":
+        r = _run_retrying_austin("austin", [], 0,
+                                 [cfg.austin, "-s", "-i", austin_interval(999), "-p", t.pid,
+                                  "-x", d, "-o", "/dev/null"], poll_s=0.25, targets=[t.pid],
+                                 timeout=cfg.run_timeout, what="native austin")
+        return {"samples": r.austin_samples(), "cost_s": r.cpu_s}
+    argv = [cfg.pyspy, "record", "-p", t.pid, "-d", d, "-r", 999, "-f", "raw", "-o", raw]
+    r = R.Run(argv + (["--native"] if mode == "native" else []), pyspy=True, poll_s=0.25,
+              targets=[t.pid], timeout=cfg.run_timeout).check("native %s" % mode)
+    s = r.summary() or {}
+    n_py = (s.get("samples") or 0) + sum(s.get("not_in_output", {}).values())
+    ns, cnt = r.bpf.get("on_sample", [0, 0])
+    rec = {"samples": n_py, "run_time_ns": ns, "run_cnt": cnt, "c_miss_ns": c_miss,
+           "frames_seen": _frames_of_top_stack(raw), "cost_s": r.steady_cpu_s()}
+    if n_py and c_miss is not None:
+        rec["ns_per_sample"] = (ns - max(0, cnt - n_py) * c_miss) / n_py
+    return rec
+
+
+def native(cfg):
+    """--native at NATIVE_PY_DEPTH Python frames over NATIVE_C_DEPTH C frames
+    of rec() (plus ctypes' and libffi's): on_sample's time per sample, as in
+    the depth section, with and without --native on the same target; and
+    CPU per 1000 samples of pyspy-bpf's collector with --native against
+    austin's (Python stacks only) on that target, all at 999 Hz."""
+    runs, misses, failures = [], [], []
+    c_miss = None
+    tmpdir = tempfile.mkdtemp(prefix="pyspy-bench-native-")
+    raw = os.path.join(tmpdir, "out.raw")
+    modes = ["python", "native"] + (["austin"] if cfg.austin else [])
+    try:
+        lib = _native_lib(cfg, tmpdir)
+        for rep in range(cfg.depth_reps):
+            c_miss = _miss_cost(cfg, rep, misses, failures, c_miss)
+            t = R.Target([cfg.python, os.path.join(cfg.workloads, "native.py"), lib,
+                          NATIVE_PY_DEPTH, NATIVE_C_DEPTH]).wait_ready()
+            try:
+                for mode in modes:
+                    try:
+                        rec = _native_run(cfg, t, mode, raw, c_miss)
+                    except R.RunFailed as e:
+                        failed(failures, e, rep)
+                        continue
+                    rec.update({"round": rep, "mode": mode})
+                    runs.append(rec)
+            finally:
+                t.kill()
+            log("native: round %d/%d done" % (rep + 1, cfg.depth_reps))
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return {"rate": 999, "py_depth": NATIVE_PY_DEPTH, "c_depth": NATIVE_C_DEPTH,
+            "misses": misses, "runs": runs, "failures": failures}
+
+
 SECTIONS = {
     "slowdown": slowdown,
     "cost": cost,
     "depth": depth,
     "scale": scale,
     "startup": startup,
+    "native": native,
 }
