@@ -50,32 +50,45 @@ int open_in_root(const char *root, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-static int open_elf_in_root(const char *root, const char *path, struct elffile **out)
+/* The file's CRC32 (.gnu_debuglink's), read from fd in pieces; ~0 (which
+ * no debuglink of a readable file can match in practice) when unreadable. */
+static uint32_t file_crc(int fd, bool *ok)
+{
+	static uint8_t buf[1 << 16];
+	uLong crc = crc32(0, Z_NULL, 0);
+	off_t off = 0;
+	ssize_t r;
+
+	while ((r = pread(fd, buf, sizeof(buf), off)) > 0) {
+		crc = crc32(crc, buf, (uInt)r);
+		off += r;
+	}
+	*ok = r == 0;
+	return (uint32_t)crc;
+}
+
+/* The ELF at path under root; with want_crc, its CRC32 in *crc too (the
+ * image holds only what elffile reads of it). */
+static int open_elf_in_root(const char *root, const char *path, struct elffile **out,
+			    uint32_t *crc)
 {
 	int fd = open_in_root(root, path), err;
+	bool ok = true;
 
 	*out = NULL;
 	if (fd < 0)
 		return fd;
 	err = elffile__open_fd(fd, out);
+	if (!err && crc) {
+		*crc = file_crc(fd, &ok);
+		if (!ok) {
+			elffile__free(*out);
+			*out = NULL;
+			err = -EIO;
+		}
+	}
 	close(fd);
 	return err;
-}
-
-static uint32_t image_crc(const struct elffile *ef)
-{
-	size_t size;
-	const uint8_t *p = elffile__image(ef, &size);
-	uLong crc = crc32(0, Z_NULL, 0);
-
-	while (size) {
-		uInt n = size > (1u << 30) ? (1u << 30) : (uInt)size;
-
-		crc = crc32(crc, p, n);
-		p += n;
-		size -= n;
-	}
-	return (uint32_t)crc;
 }
 
 static bool same_build_id(const struct elffile *a, const struct elffile *b, bool both_needed)
@@ -102,7 +115,7 @@ static int by_build_id(const struct elffile *ef, const char *root, struct elffil
 	for (size_t i = 1; i < n; i++)
 		len += (size_t)snprintf(path + len, sizeof(path) - len, "%02x", id[i]);
 	snprintf(path + len, sizeof(path) - len, ".debug");
-	err = open_elf_in_root(root, path, out);
+	err = open_elf_in_root(root, path, out, NULL);
 	if (err)
 		return err;
 	if (!same_build_id(ef, *out, true)) {
@@ -119,7 +132,7 @@ static int by_debuglink(const struct elffile *ef, const char *root, const char *
 	static const char *const forms[] = { "%.*s/%s", "%.*s/.debug/%s", DEBUG_DIR "%.*s/%s" };
 	const char *name, *slash;
 	char cand[PATH_MAX];
-	uint32_t crc;
+	uint32_t crc, got;
 	int dirlen;
 
 	if (!path || path[0] != '/' || elffile__debuglink(ef, &name, &crc))
@@ -133,9 +146,9 @@ static int by_debuglink(const struct elffile *ef, const char *root, const char *
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		if ((size_t)snprintf(cand, sizeof(cand), forms[i], dirlen, path, name) >= sizeof(cand))
 			continue;
-		if (open_elf_in_root(root, cand, out))
+		if (open_elf_in_root(root, cand, out, &got))
 			continue;
-		if (image_crc(*out) == crc && same_build_id(ef, *out, false))
+		if (got == crc && same_build_id(ef, *out, false))
 			return 0;
 		elffile__free(*out);
 		*out = NULL;

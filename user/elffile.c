@@ -147,6 +147,95 @@ int elffile__from_mem(const void *buf, size_t size, bool owned, struct elffile *
 	return 0;
 }
 
+/* Files larger than this are refused (their image is reserved, not read). */
+#define ELFFILE_SIZE_MAX (4ULL << 30)
+
+/* Reads [off, off + len) of the file into the image at the same offset,
+ * when it lies inside; a short read leaves zeros (a file that shrank). */
+static void fill(int fd, uint8_t *img, uint64_t size, uint64_t off, uint64_t len)
+{
+	if (!in_bounds(off, len, size))
+		return;
+	while (len) {
+		ssize_t r = pread(fd, img + off, len, (off_t)off);
+
+		if (r <= 0)
+			return;
+		off += r;
+		len -= r;
+	}
+}
+
+/* The sections the readers of this file use; the others stay zeros. */
+static bool wanted(const Elf64_Shdr *sh, const char *names, uint64_t names_size)
+{
+	static const char *const want[] = {
+		".eh_frame", ".eh_frame_hdr", ".debug_frame", ".gnu_debugdata", ".gnu_debuglink",
+	};
+	const char *name;
+
+	if (sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM || sh->sh_type == SHT_STRTAB ||
+	    sh->sh_type == SHT_NOTE)
+		return true;
+	if (!names || sh->sh_name >= names_size)
+		return false;
+	name = names + sh->sh_name;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strnlen(name, names_size - sh->sh_name) == strlen(want[i]) &&
+		    !strcmp(name, want[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The file's headers, tables, symbols, notes and CFI read into img (size
+ * bytes, zeros elsewhere). Read, not mapped: a file its owner truncates
+ * while it is read must not turn into a SIGBUS of the reader; and the code
+ * and data of a large library are never read at all.
+ */
+static void read_metadata(int fd, uint8_t *img, uint64_t size)
+{
+	Elf64_Ehdr eh;
+	const Elf64_Shdr *sh;
+	const char *names = NULL;
+	uint64_t names_size = 0;
+
+	fill(fd, img, size, 0, sizeof(eh));
+	memcpy(&eh, img, sizeof(eh));
+	if (eh.e_phentsize == sizeof(Elf64_Phdr))
+		fill(fd, img, size, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr));
+	for (unsigned int i = 0; i < eh.e_phnum && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+	     in_bounds(eh.e_phoff, (uint64_t)(i + 1) * sizeof(Elf64_Phdr), size); i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_NOTE)
+			fill(fd, img, size, ph.p_offset, ph.p_filesz);
+	}
+	if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
+	    !in_bounds(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), size))
+		return;
+	fill(fd, img, size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr));
+	sh = (const Elf64_Shdr *)(img + eh.e_shoff);
+	if (eh.e_shstrndx < eh.e_shnum) {
+		Elf64_Shdr ns;
+
+		memcpy(&ns, &sh[eh.e_shstrndx], sizeof(ns));
+		fill(fd, img, size, ns.sh_offset, ns.sh_size);
+		if (in_bounds(ns.sh_offset, ns.sh_size, size)) {
+			names = (const char *)img + ns.sh_offset;
+			names_size = ns.sh_size;
+		}
+	}
+	for (unsigned int i = 0; i < eh.e_shnum; i++) {
+		Elf64_Shdr one;
+
+		memcpy(&one, &sh[i], sizeof(one));
+		if (one.sh_type != SHT_NOBITS && wanted(&one, names, names_size))
+			fill(fd, img, size, one.sh_offset, one.sh_size);
+	}
+}
+
 int elffile__open_fd(int fd, struct elffile **out)
 {
 	struct elffile *ef = NULL;
@@ -159,9 +248,14 @@ int elffile__open_fd(int fd, struct elffile **out)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr))
 		return -ENOEXEC;
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if ((uint64_t)st.st_size > ELFFILE_SIZE_MAX)
+		return -EFBIG;
+	/* Reserved, not committed: only the pages read into are memory. */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED)
 		return -errno;
+	read_metadata(fd, map, (uint64_t)st.st_size);
 	err = elffile__from_mem(map, (size_t)st.st_size, false, &ef);
 	if (err) {
 		munmap(map, (size_t)st.st_size);

@@ -8,8 +8,12 @@
  * that goes with it. Nothing here allocates in proportion to the input.
  *
  * Data pointers into the image carry no alignment: read structures through
- * memcpy. A file is mapped read-only; one truncated underneath the mapping
- * by its owner faults (SIGBUS) on access, as any mmap'd file would.
+ * memcpy. A file is read, never mapped (a file its owner truncates under a
+ * mapping would fault the reader with SIGBUS), and only in part: its
+ * headers, tables, symbol and string tables, notes, CFI (.eh_frame,
+ * .eh_frame_hdr, .debug_frame) and .gnu_debugdata / .gnu_debuglink. The
+ * bytes of other sections read as zeros; the image is reserved address
+ * space, so they cost no memory.
  */
 #ifndef PYSPY_ELFFILE_H
 #define PYSPY_ELFFILE_H

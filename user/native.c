@@ -179,32 +179,6 @@ static int cmp_map(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/*
- * The whole file, read into memory: a mapping of it would turn the target
- * truncating its own file into a SIGBUS of the profiler.
- */
-static int read_elf(int fd, off_t size, struct elffile **ef)
-{
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (size <= 0 || (uint64_t)size > NATIVE_FILE_MAX)
-		return -EFBIG;
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)size) {
-		ssize_t r = pread(fd, buf + got, size - got, got);
-
-		if (r <= 0) {
-			free(buf);
-			return r < 0 ? -errno : -EIO;
-		}
-		got += r;
-	}
-	return elffile__from_mem(buf, got, true, ef);
-}
-
 /* The file mapped at e, opened through map_files: the very file, in any
  * mount namespace. */
 static struct native_file *mapped_file(struct native *n, pid_t pid, const struct maps_entry *e)
@@ -225,7 +199,9 @@ static struct native_file *mapped_file(struct native *n, pid_t pid, const struct
 		return NULL;
 	}
 	key = file_key(&st);
-	if (!hashmap__get(n->by_key, key) && read_elf(fd, st.st_size, &ef)) {
+	/* elffile reads what it needs, it does not map the file: a target
+	 * truncating it meanwhile cannot SIGBUS the profiler. */
+	if (!hashmap__get(n->by_key, key) && elffile__open_fd(fd, &ef)) {
 		close(fd);
 		return NULL;
 	}

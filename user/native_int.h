@@ -12,8 +12,6 @@
 
 /* Program headers kept per file; the most elffile.c reads. */
 #define NATIVE_LOADS 32
-/* Files larger than this are not read (their frames end the unwind). */
-#define NATIVE_FILE_MAX (1ULL << 30)
 
 /* Names remembered per file before its cache starts again. */
 #define NATIVE_NAMES_MAX 65536
