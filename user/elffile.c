@@ -150,12 +150,20 @@ int elffile__from_mem(const void *buf, size_t size, bool owned, struct elffile *
 /* Files larger than this are refused (their image is reserved, not read). */
 #define ELFFILE_SIZE_MAX (4ULL << 30)
 
+/* Bytes read of one file at most: its symbol and string tables, CFI and
+ * notes (a large C++ library's names are hundreds of MiB; a hostile file's
+ * sections may claim all of a sparse 4 GiB). */
+#define ELFFILE_READ_MAX (512ULL << 20)
+
 /* Reads [off, off + len) of the file into the image at the same offset,
- * when it lies inside; a short read leaves zeros (a file that shrank). */
-static void fill(int fd, uint8_t *img, uint64_t size, uint64_t off, uint64_t len)
+ * when it lies inside and the budget allows; a short read leaves zeros (a
+ * file that shrank). */
+static void fill(int fd, uint8_t *img, uint64_t size, uint64_t off, uint64_t len,
+		 uint64_t *budget)
 {
-	if (!in_bounds(off, len, size))
+	if (!in_bounds(off, len, size) || len > *budget)
 		return;
+	*budget -= len;
 	while (len) {
 		ssize_t r = pread(fd, img + off, len, (off_t)off);
 
@@ -195,33 +203,34 @@ static bool wanted(const Elf64_Shdr *sh, const char *names, uint64_t names_size)
  */
 static void read_metadata(int fd, uint8_t *img, uint64_t size)
 {
+	uint64_t budget = ELFFILE_READ_MAX;
 	Elf64_Ehdr eh;
 	const Elf64_Shdr *sh;
 	const char *names = NULL;
 	uint64_t names_size = 0;
 
-	fill(fd, img, size, 0, sizeof(eh));
+	fill(fd, img, size, 0, sizeof(eh), &budget);
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_phentsize == sizeof(Elf64_Phdr))
-		fill(fd, img, size, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr));
+		fill(fd, img, size, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), &budget);
 	for (unsigned int i = 0; i < eh.e_phnum && eh.e_phentsize == sizeof(Elf64_Phdr) &&
 	     in_bounds(eh.e_phoff, (uint64_t)(i + 1) * sizeof(Elf64_Phdr), size); i++) {
 		Elf64_Phdr ph;
 
 		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_NOTE)
-			fill(fd, img, size, ph.p_offset, ph.p_filesz);
+			fill(fd, img, size, ph.p_offset, ph.p_filesz, &budget);
 	}
 	if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
 	    !in_bounds(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), size))
 		return;
-	fill(fd, img, size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr));
+	fill(fd, img, size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), &budget);
 	sh = (const Elf64_Shdr *)(img + eh.e_shoff);
 	if (eh.e_shstrndx < eh.e_shnum) {
 		Elf64_Shdr ns;
 
 		memcpy(&ns, &sh[eh.e_shstrndx], sizeof(ns));
-		fill(fd, img, size, ns.sh_offset, ns.sh_size);
+		fill(fd, img, size, ns.sh_offset, ns.sh_size, &budget);
 		if (in_bounds(ns.sh_offset, ns.sh_size, size)) {
 			names = (const char *)img + ns.sh_offset;
 			names_size = ns.sh_size;
@@ -232,7 +241,7 @@ static void read_metadata(int fd, uint8_t *img, uint64_t size)
 
 		memcpy(&one, &sh[i], sizeof(one));
 		if (one.sh_type != SHT_NOBITS && wanted(&one, names, names_size))
-			fill(fd, img, size, one.sh_offset, one.sh_size);
+			fill(fd, img, size, one.sh_offset, one.sh_size, &budget);
 	}
 }
 

@@ -143,7 +143,12 @@ static struct native_file *file_register(struct native *n, pid_t pid, uint64_t k
 		elffile__free(ef);
 		return f;
 	}
-	f = n->nfiles + 1 < UINT32_MAX ? calloc(1, sizeof(*f)) : NULL;
+	if (n->nfiles >= NATIVE_FILES_MAX) {
+		n->stats.files_table_full++;
+		elffile__free(ef);
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
 	files = f ? realloc(n->files, (n->nfiles + 1) * sizeof(*files)) : NULL;
 	if (!f || !files) {
 		free(f);

@@ -13,6 +13,9 @@
 /* Program headers kept per file; the most elffile.c reads. */
 #define NATIVE_LOADS 32
 
+/* Files registered at most (host-wide, every executable file mapped). */
+#define NATIVE_FILES_MAX 65536
+
 /* Names remembered per file before its cache starts again. */
 #define NATIVE_NAMES_MAX 65536
 
