@@ -287,6 +287,8 @@ static __always_inline bool native_regs(struct bpf_perf_event_data *ctx, struct 
 		nw->bp = ctx->regs.bp;
 		return true;
 	}
+	if (!task)
+		return false;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return false;
@@ -298,7 +300,8 @@ static __always_inline bool native_regs(struct bpf_perf_event_data *ctx, struct 
 
 /*
  * Unwinds the thread into s->nframes and emits them (py_native_hdr first),
- * ahead of the thread's stack record. ctx is NULL for the task iterator.
+ * ahead of the thread's stack record. ctx is NULL for the task iterator;
+ * task NULL there: no registers to start from (PY_NE_NO_REGS).
  */
 static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_event_data *ctx,
 					  struct task_struct *task, __u32 pid, __u32 tid)
@@ -309,7 +312,7 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 	__u32 n;
 
 	nw.np = bpf_map_lookup_elem(&native_procs, &pid);
-	if (!nw.np)
+	if (!nw.np || nw.np->stale)
 		nw.end = PY_NE_NO_MAPPING;
 	else if (!native_regs(ctx, task, &nw))
 		nw.end = PY_NE_NO_REGS;
@@ -326,6 +329,38 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 	size = sizeof(struct py_native_hdr) + (__u64)n * sizeof(struct py_native_frame);
 	if (bpf_ringbuf_output(&events, &s->nhdr, size, BPF_RB_NO_WAKEUP))
 		count(PY_C_RB_FULL);
+}
+
+/*
+ * A process of native_procs unmaps memory: if any of its executable
+ * mappings is touched, its entry is stale until the collector reads the
+ * mappings again (a dlclose, then a dlopen at the same address, must not
+ * be named after the library that left).
+ */
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int on_munmap(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct py_native_proc *np = bpf_map_lookup_elem(&native_procs, &pid);
+	__u64 addr = ctx->args[0], len = ctx->args[1];
+	struct map_search ms;
+	__u32 i;
+
+	if (!np || np->stale || !len)
+		return 0;
+	/* The last mapping starting below the range's end overlaps it when
+	 * it ends above the range's start. */
+	ms.np = np;
+	ms.addr = addr + len - 1;
+	ms.lo = 0;
+	ms.hi = np->nmaps > PY_NATIVE_MAPS ? PY_NATIVE_MAPS : np->nmaps;
+	if (!ms.hi || np->maps[0].start > ms.addr)
+		return 0;
+	bpf_loop(MAP_SEARCH_STEPS, map_search_step, &ms, 0);
+	i = ms.lo & (PY_NATIVE_MAPS - 1);
+	if (np->maps[i].end > addr)
+		np->stale = 1;
+	return 0;
 }
 
 #endif

@@ -217,7 +217,7 @@ enum py_native_end {
 	PY_NE_UNSUPPORTED,	/* a CFI rule the tables cannot express */
 	PY_NE_READ,		/* the stack could not be read */
 	PY_NE_BAD_FRAME,	/* a frame that does not move up the stack */
-	PY_NE_NO_REGS,		/* no user registers (a kernel thread) */
+	PY_NE_NO_REGS,		/* no user registers (dump: a thread running on a CPU) */
 	PY_NE__MAX,
 };
 
@@ -241,7 +241,11 @@ struct py_native_map {
 /* Value of the native_procs map. */
 struct py_native_proc {
 	__u32 nmaps;
-	__u32 pad;
+	/* Set by the BPF side when the process unmaps part of a mapping
+	 * below: until the collector reads its mappings again, its C frames
+	 * are not unwound (a library loaded at the same place would be named
+	 * after the one unloaded). */
+	__u32 stale;
 	struct py_native_map maps[PY_NATIVE_MAPS];
 };
 

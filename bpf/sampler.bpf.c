@@ -628,8 +628,10 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.entry = native;
 	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active, false))
 		return 0;
+	/* A thread on another CPU: its registers are not where it entered
+	 * the kernel last, its stack moves under the reads. */
 	if (w.entry)
-		native_unwind(&w, NULL, task, pid, tid);
+		native_unwind(&w, NULL, on_cpu ? NULL : task, pid, tid);
 	emit_stack(w.s);
 	if (cfg->frame_addrs)
 		emit_frame_addrs(w.s);

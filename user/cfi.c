@@ -390,6 +390,10 @@ static void build(struct parse *ps)
 			cfi_push_none(&ps->b, end);
 		run_fde(ps, f);
 		ps->st->fdes++;
+		if (f->limit - f->begin > ps->st->largest_end - ps->st->largest_begin) {
+			ps->st->largest_begin = f->begin;
+			ps->st->largest_end = f->limit;
+		}
 		end = f->limit;
 		any = true;
 	}

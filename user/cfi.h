@@ -134,6 +134,9 @@ struct cfi_stats {
 					 * length; later entries were not seen */
 	__u32 truncated;		/* 1: the row cap was hit; the table ends with a
 					 * CFI_CFA_NONE row where it was cut */
+	/* The pc range of the largest FDE taken: in a stripped interpreter,
+	 * where its eval loop is (by far its largest function). */
+	__u64 largest_begin, largest_end;
 };
 
 /*

@@ -32,6 +32,7 @@ struct native_file {
 	struct elfsym *syms;		/* NULL: none could be read */
 	struct hashmap *names;		/* link-time address -> struct cached_name */
 	uint32_t first_row, nrows;	/* its rows in native_rows */
+	uint64_t largest_begin, largest_end; /* its largest function (.eh_frame) */
 };
 
 struct native_proc {

@@ -12,6 +12,10 @@
 #include "elfsym.h"
 #include "native_int.h"
 
+/* The least size of an eval loop found by its size alone (CPython's are
+ * 40 KiB and more since 3.6; no other function of theirs comes close). */
+#define EVAL_LOOP_MIN (32u << 10)
+
 struct cached_name {
 	bool eval, machinery;
 	uint64_t gen;			/* the aggregation frame was interned in */
@@ -82,6 +86,13 @@ static struct cached_name *make_name(struct native_file *f, uint64_t addr,
 	c->gen = 0;
 	c->frame = NULL;
 	c->eval = sym && f->interp && is_eval(sym);
+	/* An interpreter stripped to its exported symbols may keep its eval
+	 * loop in a part of its own, which no symbol names (GCC's outlined
+	 * body behind the exported entry): the file's largest function, by
+	 * far, in every CPython. */
+	if (!sym && f->interp && f->largest_end - f->largest_begin >= EVAL_LOOP_MIN &&
+	    addr >= f->largest_begin && addr < f->largest_end)
+		c->eval = true;
 	c->machinery = sym && f->interp && !c->eval && is_machinery(sym);
 	return c;
 }

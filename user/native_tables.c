@@ -17,10 +17,10 @@
 /* The section's rows; an empty table when the file has none or they do
  * not parse. */
 static void section_rows(const struct elffile *ef, const char *name, enum cfi_section kind,
-			 struct cfi_table *t)
+			 struct cfi_table *t, struct cfi_stats *stp)
 {
 	struct elf_section sec;
-	struct cfi_stats st;
+	struct cfi_stats st = { 0 };
 	const void *data;
 	size_t size;
 
@@ -32,6 +32,8 @@ static void section_rows(const struct elffile *ef, const char *name, enum cfi_se
 		return;
 	if (cfi__parse(data, size, sec.addr, kind, 0, t, &st))
 		memset(t, 0, sizeof(*t));
+	if (stp)
+		*stp = st;
 }
 
 /* One cfi_row as a py_native_row: what does not fit stops the unwind. */
@@ -145,11 +147,14 @@ static int index_pages(struct native *n, const struct native_file *f,
 void native__file_tables(struct native *n, struct native_file *f, const struct elffile *ef)
 {
 	struct cfi_table eh, dbg, all = { 0 };
+	struct cfi_stats st = { 0 };
 	struct py_native_row *rows = NULL;
 	uint32_t count = 0;
 
-	section_rows(ef, ".eh_frame", CFI_EH_FRAME, &eh);
-	section_rows(ef, ".debug_frame", CFI_DEBUG_FRAME, &dbg);
+	section_rows(ef, ".eh_frame", CFI_EH_FRAME, &eh, &st);
+	section_rows(ef, ".debug_frame", CFI_DEBUG_FRAME, &dbg, NULL);
+	f->largest_begin = st.largest_begin;
+	f->largest_end = st.largest_end;
 	if (cfi__merge(&eh, &dbg, 0, &all))
 		memset(&all, 0, sizeof(all));
 	cfi__table_free(&eh);

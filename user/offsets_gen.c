@@ -305,7 +305,7 @@ const struct py_offsets_entry py_offsets_table[] = {
 	{
 		.major = 3, .minor = 11, .min_micro = 0,
 		.off = {
-			.flags = PY_F_INTERP_FRAME | PY_F_CFRAME | PY_F_INSTR_PTR,
+			.flags = PY_F_INTERP_FRAME | PY_F_CFRAME | PY_F_INSTR_PTR | PY_F_ENTRY_BYTE,
 			.version = 0x30b, .runtime_interp_head = 40, .runtime_gil_holder = 576,
 			.interp_next = 0, .interp_tstate_head = 16, .interp_gil = 0,
 			.gil_last_holder = 0, .gil_locked = 0, .tstate_next = 8,

@@ -188,6 +188,9 @@ static int open_and_load(struct sampler *s, const struct sampler_opts *o,
 	if (o->wake_quarter)
 		s->skel->rodata->wake_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
 	s->skel->rodata->native = o->native_rows != 0;
+	/* --native: unmaps of a process's executable mappings mark them
+	 * stale (native.bpf.h). Refused below on kernels that need fallbacks. */
+	bpf_program__set_autoload(s->skel->progs.on_munmap, o->native_rows && !s->compat_sample);
 	if (o->native_rows)
 		bpf_map__set_max_entries(s->skel->maps.native_rows, o->native_rows);
 	else
