@@ -208,7 +208,7 @@ static void draw(struct top *t, unsigned int nprocs)
 
 		if (f->kind == FRAME_MARKER)
 			snprintf(fn, sizeof(fn), "%s", f->name);
-		else if (t->by_line)
+		else if (t->by_line && f->kind != FRAME_NATIVE)
 			snprintf(fn, sizeof(fn), "%s (%s:%d)", f->name, file, f->line);
 		else
 			snprintf(fn, sizeof(fn), "%s (%s)", f->name, file);
