@@ -332,21 +332,38 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 }
 
 /*
- * A process of native_procs unmaps memory: if any of its executable
+ * A process of native_procs unmaps or remaps memory (the raw sys_enter
+ * tracepoint: syscall tracepoints need tracefs, kprobes and fentry a kernel
+ * built with them; this runs for every system call while --native
+ * records, and returns at once for all but three): if any of its executable
  * mappings is touched, its entry is stale until the collector reads the
  * mappings again (a dlclose, then a dlopen at the same address, must not
  * be named after the library that left).
  */
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int on_munmap(struct trace_event_raw_sys_enter *ctx)
-{
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct py_native_proc *np = bpf_map_lookup_elem(&native_procs, &pid);
-	__u64 addr = ctx->args[0], len = ctx->args[1];
-	struct map_search ms;
-	__u32 i;
+/* x86-64 system call numbers. */
+#define NR_MMAP 9
+#define NR_MUNMAP 11
+#define NR_MREMAP 25
+#define MAP_FIXED_BITS 0x100010	/* MAP_FIXED | MAP_FIXED_NOREPLACE */
 
-	if (!np || np->stale || !len)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	struct py_native_proc *np;
+	struct map_search ms;
+	__u64 addr, len;
+	__u32 pid, i;
+
+	/* Every system call of the host comes here: the others leave at once. */
+	if (id != NR_MUNMAP && id != NR_MREMAP && id != NR_MMAP)
+		return 0;
+	addr = BPF_CORE_READ(regs, di);
+	len = BPF_CORE_READ(regs, si);
+	if (id == NR_MMAP && !(BPF_CORE_READ(regs, r10) & MAP_FIXED_BITS))
+		return 0;	/* a new place: nothing known is replaced */
+	pid = bpf_get_current_pid_tgid() >> 32;
+	np = bpf_map_lookup_elem(&native_procs, &pid);
+	if (!np || np->stale || !len || addr + len < addr)
 		return 0;
 	/* The last mapping starting below the range's end overlaps it when
 	 * it ends above the range's start. */

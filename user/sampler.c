@@ -190,7 +190,7 @@ static int open_and_load(struct sampler *s, const struct sampler_opts *o,
 	s->skel->rodata->native = o->native_rows != 0;
 	/* --native: unmaps of a process's executable mappings mark them
 	 * stale (native.bpf.h). Refused below on kernels that need fallbacks. */
-	bpf_program__set_autoload(s->skel->progs.on_munmap, o->native_rows && !s->compat_sample);
+	bpf_program__set_autoload(s->skel->progs.on_sys_enter, o->native_rows && !s->compat_sample);
 	if (o->native_rows)
 		bpf_map__set_max_entries(s->skel->maps.native_rows, o->native_rows);
 	else
