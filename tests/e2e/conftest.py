@@ -180,6 +180,24 @@ def wait_cpu(pid, seconds, timeout=120):
     return got
 
 
+class CpuMeter(object):
+    """The CPU time a process receives from now on (all its threads)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.start = cpu_seconds(pid)
+
+    def seconds(self):
+        return cpu_seconds(self.pid) - self.start
+
+
+def min_samples(cpu, rate, share=0.5):
+    """The fewest samples a process that received cpu seconds of CPU while
+    sampled at rate Hz may give: share of its ticks (the profiler's start
+    and the machine's load take the rest). Never a wall-clock figure."""
+    return max(1, int(cpu * rate * share))
+
+
 def run_profiler(args, timeout=120, env_extra=None):
     env = dict(os.environ, **env_extra) if env_extra else None
     return subprocess.run([PROFILER] + list(args), stdout=subprocess.PIPE,

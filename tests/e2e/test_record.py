@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (PROGRAMS, need, parse_frame, parse_raw, run_profiler,
+from conftest import (PROGRAMS, CpuMeter, min_samples, need, parse_frame, parse_raw, run_profiler,
                       Interpreter)
 
 
@@ -51,10 +51,13 @@ def record(profiler, tmp_path, args, fmt="raw"):
 
 def test_chain_exact(profiler, interp, start_target, tmp_path):
     t = start_target(interp, "spin_chain.py", [30])
+    cpu = CpuMeter(t.pid)
     text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200"])
+    used = cpu.seconds()
     stacks = parse_raw(text)
     total = sum(c for _, c in stacks)
-    assert total >= 100, "too few samples: %d\n%s" % (total, err)
+    assert total >= min_samples(used, 200), \
+        "too few samples: %d for %.2f s of CPU\n%s" % (total, used, err)
     expected = chain_expectation()
     good = sum(c for frames, c in stacks if matches(frames, expected))
     assert good >= 0.95 * total, "only %d of %d samples exact:\n%s" % (good, total, text)
