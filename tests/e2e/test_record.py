@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (PROGRAMS, CpuMeter, Interpreter, cpu_seconds, min_samples, need,
+from conftest import (PROGRAMS, CpuMeter, Interpreter, last_cpu_seconds, min_samples, need,
                       parse_frame, parse_raw, run_profiler)
 
 
@@ -49,11 +49,35 @@ def record(profiler, tmp_path, args, fmt="raw"):
         return f.read(), res.stderr
 
 
+def record_sampled(profiler, tmp_path, args, pid, fmt="raw"):
+    """record(), and the CPU time pid received while it was sampled: from
+    the profiler's "sampling" line to its exit (its start-up, which a busy
+    machine stretches, is not counted)."""
+    out = str(tmp_path / ("profile." + fmt))
+    proc = subprocess.Popen([profiler, "record", "-f", fmt, "-o", out] + list(args),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    err, cpu = [], None
+    try:
+        for line in proc.stderr:
+            err.append(line)
+            if cpu is None and line.startswith("pyspy-bpf: sampling"):
+                cpu = CpuMeter(pid)
+        used = cpu.seconds() if cpu else 0.0
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(err)
+    with open(out) as f:
+        return f.read(), "".join(err), used
+
+
 def test_chain_exact(profiler, interp, start_target, tmp_path):
     t = start_target(interp, "spin_chain.py", [30])
-    cpu = CpuMeter(t.pid)
-    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200"])
-    used = cpu.seconds()
+    text, err, used = record_sampled(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200"],
+                                     t.pid)
     stacks = parse_raw(text)
     total = sum(c for _, c in stacks)
     assert total >= min_samples(used, 200), \
@@ -146,24 +170,6 @@ def test_thread_names_follow_reused_idents(profiler, interp, start_target, tmp_p
             assert name == "gen-" + m.group(1), (name, leaf)
             named.add(name)
     assert len(named) >= 2, (named, text)
-
-
-def last_cpu_seconds(pids, prof):
-    """Each process's CPU time as last read before it exited, polled while
-    prof runs: a short-lived target's CPU cannot be read after its exit."""
-    seen = dict((pid, 0.0) for pid in pids)
-    while prof.poll() is None:
-        alive = False
-        for pid in pids:
-            try:
-                seen[pid] = cpu_seconds(pid)
-                alive = True
-            except (IOError, OSError, ValueError, IndexError):
-                pass
-        if not alive:
-            break
-        time.sleep(0.02)
-    return seen
 
 
 @pytest.mark.versions([(3, 11), (3, 12), (3, 13)])
