@@ -19,9 +19,23 @@
 #include "log.h"
 #include "record_int.h"
 
-/* Retries after exec, until the interpreter is mapped: delays in ms. */
-static const unsigned int retry_ms[] = { 0, 10, 40, 100, 250, 500, 1000, 2000 };
-#define NRETRY (sizeof(retry_ms) / sizeof(retry_ms[0]))
+/*
+ * Retries after exec, until the interpreter is mapped (a libpython is mapped
+ * by the new program's loader). Every RETRY_FAST_MS for the first
+ * RETRY_FAST_TRIES tries: on a busy host the loader of a process that will
+ * burn a second of CPU may not run for hundreds of milliseconds, and a
+ * process attached late has lost its samples. Then backing off, for a
+ * program that dlopens its interpreter late (or never: a try reads its maps).
+ */
+#define RETRY_FAST_MS 10
+#define RETRY_FAST_TRIES 150
+static const unsigned int retry_slow_ms[] = { 250, 500, 1000, 2000 };
+#define NRETRY (RETRY_FAST_TRIES + sizeof(retry_slow_ms) / sizeof(retry_slow_ms[0]))
+
+static unsigned int retry_delay_ms(unsigned int tries)
+{
+	return tries < RETRY_FAST_TRIES ? RETRY_FAST_MS : retry_slow_ms[tries - RETRY_FAST_TRIES];
+}
 
 struct pending {
 	unsigned int tries;
@@ -140,7 +154,7 @@ void targets__run_pending(struct collector *c)
 		int err = targets__try_attach(c, due[i], false);
 
 		if (err == -ENOENT && ++pd->tries < NRETRY) {
-			pd->next_ns = now + retry_ms[pd->tries] * 1000000ULL;
+			pd->next_ns = now + retry_delay_ms(pd->tries) * 1000000ULL;
 			continue;
 		}
 		free(hashmap__del(c->pending, due[i]));

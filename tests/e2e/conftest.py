@@ -191,6 +191,24 @@ class CpuMeter(object):
         return cpu_seconds(self.pid) - self.start
 
 
+def last_cpu_seconds(pids, prof):
+    """Each process's CPU time as last read before it exited, polled while
+    prof runs: a short-lived target's CPU cannot be read after its exit."""
+    seen = dict((pid, 0.0) for pid in pids)
+    while prof.poll() is None:
+        alive = False
+        for pid in pids:
+            try:
+                seen[pid] = cpu_seconds(pid)
+                alive = True
+            except (IOError, OSError, ValueError, IndexError):
+                pass
+        if not alive:
+            break
+        time.sleep(0.02)
+    return seen
+
+
 def min_samples(cpu, rate, share=0.5):
     """The fewest samples a process that received cpu seconds of CPU while
     sampled at rate Hz may give: share of its ticks (the profiler's start

@@ -90,10 +90,13 @@ def test_idle_wall_clock(profiler, interp, start_target, tmp_path):
     for frames, count in parse_raw(text):
         name = parse_frame(frames[-1])[0]
         leaf[name] = leaf.get(name, 0) + count
-    # rest() itself runs on a CPU for a few microseconds on its way into the
-    # sleep: a tick can land there, but only rarely.
+    # rest() itself runs on a CPU on its way into the sleep and out of it: a
+    # tick can land there, rarely (a few in a hundred on a busy machine,
+    # where the target gets few ticks at all): at most 5% of them, plus a
+    # margin of 3 for a small count (with --idle it is 25-75%).
     total = sum(leaf.values())
-    assert total and leaf.get("rest", 0) <= 0.05 * total, leaf
+    assert total, leaf
+    assert leaf.get("rest", 0) <= 0.05 * total + 3, leaf
 
 
 def test_top_in_tmux(profiler, interp_any, start_target, tmp_path):

@@ -17,8 +17,9 @@ import time
 
 import pytest
 
-from conftest import (INTERPRETERS, PROFILER, PROGRAMS, Target, cpu_seconds, need, parse_frame,
-                      parse_raw, run_profiler, sanitized, wait_cpu)
+from conftest import (INTERPRETERS, PROFILER, PROGRAMS, Target, cpu_seconds, last_cpu_seconds,
+                      min_samples, need, parse_frame, parse_raw, run_profiler, sanitized,
+                      wait_cpu)
 
 SOAK = os.environ.get("PYSPY_SOAK", "") not in ("", "0")
 OK, FAILURE, NO_PROCESS, NOT_PYTHON, OUTPUT = 0, 1, 3, 4, 5
@@ -381,8 +382,13 @@ def test_code_churn(profiler, minor, start_target, tmp_path):
     seconds = 20 if SOAK else 5
     t = start_target(interp, "fault_code_churn.py", [seconds])
     out = tmp_path / "p.txt"
-    res = run_profiler(["-p", str(t.pid), "-r", "500", "-f", "raw", "-o", str(out)],
-                       timeout=seconds + 60)
+    prof = subprocess.Popen([PROFILER, "-p", str(t.pid), "-r", "500", "-f", "raw", "-o",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    # The target's CPU time, polled until it exits (then it cannot be read).
+    cpu = last_cpu_seconds([t.pid], prof)[t.pid]
+    stdout, stderr = prof.communicate(timeout=seconds + 60)
+    res = subprocess.CompletedProcess(prof.args, prof.returncode, stdout, stderr)
     no_crash(res.returncode, res.stderr)
     assert res.returncode == OK, res.stderr
     count = int(t.proc.stdout.readline().split()[1])
@@ -404,7 +410,10 @@ def test_code_churn(profiler, minor, start_target, tmp_path):
     stats = summary_counts(res.stderr)
     print("3.%d: %d functions, %d samples right, %d wrong, %d unknown frames"
           % (minor, count, good, sum(b[-1] for b in bad), stats["unknown"]))
-    assert good >= 100, res.stderr
+    # A tenth of its ticks named right: the others are code freed before
+    # the drain read it (<unknown>), more of them when the collector waits
+    # for a CPU. The point is the next line: none named wrong.
+    assert good >= min_samples(cpu, 500, share=0.1), (cpu, res.stderr)
     assert not bad, "frames named after other functions (freed code reused): %s" % bad[:10]
 
 

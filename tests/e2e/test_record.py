@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from conftest import (PROGRAMS, CpuMeter, min_samples, need, parse_frame, parse_raw, run_profiler,
-                      Interpreter)
+from conftest import (PROGRAMS, CpuMeter, Interpreter, last_cpu_seconds, min_samples, need,
+                      parse_frame, parse_raw, run_profiler)
 
 
 def source_line(program, text):
@@ -49,11 +49,35 @@ def record(profiler, tmp_path, args, fmt="raw"):
         return f.read(), res.stderr
 
 
+def record_sampled(profiler, tmp_path, args, pid, fmt="raw"):
+    """record(), and the CPU time pid received while it was sampled: from
+    the profiler's "sampling" line to its exit (its start-up, which a busy
+    machine stretches, is not counted)."""
+    out = str(tmp_path / ("profile." + fmt))
+    proc = subprocess.Popen([profiler, "record", "-f", fmt, "-o", out] + list(args),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    err, cpu = [], None
+    try:
+        for line in proc.stderr:
+            err.append(line)
+            if cpu is None and line.startswith("pyspy-bpf: sampling"):
+                cpu = CpuMeter(pid)
+        used = cpu.seconds() if cpu else 0.0
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(err)
+    with open(out) as f:
+        return f.read(), "".join(err), used
+
+
 def test_chain_exact(profiler, interp, start_target, tmp_path):
     t = start_target(interp, "spin_chain.py", [30])
-    cpu = CpuMeter(t.pid)
-    text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200"])
-    used = cpu.seconds()
+    text, err, used = record_sampled(profiler, tmp_path, ["-p", str(t.pid), "-d", "3", "-r", "200"],
+                                     t.pid)
     stacks = parse_raw(text)
     total = sum(c for _, c in stacks)
     assert total >= min_samples(used, 200), \
@@ -157,6 +181,8 @@ def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
         time.sleep(1.5)
         a = start_target(interp, "spin_chain.py", [3])
         b = start_target(interp, "spin_chain.py", [3])
+        # Their CPU time, polled until they exit (then it cannot be read).
+        cpu = last_cpu_seconds([a.pid, b.pid], prof)
         _, err = prof.communicate(timeout=60)
     finally:
         if prof.poll() is None:
@@ -169,9 +195,17 @@ def test_host_wide_sees_new_processes(profiler, interp, start_target, tmp_path):
         root = "process %d:" % t.pid
         mine = [(fr, c) for fr, c in stacks if fr[0].startswith(root)]
         total = sum(c for _, c in mine)
-        assert total >= 50, "pid %d: %d samples\n%s" % (t.pid, total, err)
+        # A quarter of its ticks: it runs a while before it is attached
+        # (its exec seen, its interpreter mapped), and the machine is shared.
+        floor = min_samples(cpu[t.pid], 100, share=0.25)
+        assert total >= floor, "pid %d: %d samples for %.2f s of CPU\n%s" % (
+            t.pid, total, cpu[t.pid], err)
+        # Exact once in the program's own code: the samples of its start-up
+        # (site, imports) are as many as the CPU it took, however long the
+        # spin got on a shared machine.
+        steady = sum(c for fr, c in mine if len(fr) > 1 and "(spin_chain.py:" in fr[1])
         good = sum(c for fr, c in mine if matches(fr[1:], expected))
-        assert good >= 0.9 * total, (t.pid, mine)
+        assert good >= 0.9 * steady, (t.pid, mine)
 
 
 @pytest.mark.serial
