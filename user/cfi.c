@@ -46,6 +46,8 @@ struct parse {
 	struct fde *fdes;
 	size_t nfdes;
 	struct builder b;
+	struct cfi_range *funcs;	/* the FDEs taken, nfuncs of them */
+	size_t nfuncs;
 	struct cfi_stats *st;
 };
 
@@ -375,6 +377,7 @@ static void build(struct parse *ps)
 	}
 	if (n)
 		qsort(ps->fdes, n, sizeof(*ps->fdes), fde_cmp);
+	ps->funcs = n ? malloc(n * sizeof(*ps->funcs)) : NULL;
 	for (i = 0; i < n && !ps->b.err; i++) {
 		const struct fde *f = &ps->fdes[i];
 
@@ -390,6 +393,8 @@ static void build(struct parse *ps)
 			cfi_push_none(&ps->b, end);
 		run_fde(ps, f);
 		ps->st->fdes++;
+		if (ps->funcs)
+			ps->funcs[ps->nfuncs++] = (struct cfi_range){ f->begin, f->limit };
 		if (f->limit - f->begin > ps->st->largest_end - ps->st->largest_begin) {
 			ps->st->largest_begin = f->begin;
 			ps->st->largest_end = f->limit;
@@ -423,12 +428,16 @@ int cfi__parse(const uint8_t *sec, size_t len, uint64_t sec_vaddr, enum cfi_sect
 	out->rows = ps.b.rows;
 	out->nrows = ps.b.n;
 	ps.b.rows = NULL;
+	out->funcs = ps.funcs;
+	out->nfuncs = ps.nfuncs;
+	ps.funcs = NULL;
 	st->rows = (__u32)out->nrows;
 	st->truncated = ps.b.full;
 	for (i = 0; i < out->nrows; i++)
 		st->rows_unsupported += out->rows[i].cfa_kind == CFI_CFA_UNSUPPORTED;
 cleanup:
 	free(ps.b.rows);
+	free(ps.funcs);
 	free(ps.cies);
 	free(ps.fdes);
 	return err;
@@ -490,8 +499,11 @@ void cfi__table_free(struct cfi_table *t)
 	if (!t)
 		return;
 	free(t->rows);
+	free(t->funcs);
 	t->rows = NULL;
 	t->nrows = 0;
+	t->funcs = NULL;
+	t->nfuncs = 0;
 }
 
 const char *cfi__skip_name(enum cfi_skip r)

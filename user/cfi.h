@@ -69,9 +69,19 @@ struct cfi_row {
 };
 _Static_assert(sizeof(struct cfi_row) == 16, "cfi_row is a map value: 16 bytes");
 
+struct cfi_range {
+	uint64_t begin, end;
+};
+
 struct cfi_table {
 	struct cfi_row *rows;	/* sorted by pc, no two adjacent rows alike */
 	size_t nrows;
+	/* cfi__parse(): the pc range of each FDE taken, sorted, not
+	 * overlapping: where functions are, for naming an address no symbol
+	 * covers. NULL when there was no memory for them, and from
+	 * cfi__merge(). */
+	struct cfi_range *funcs;
+	size_t nfuncs;
 };
 
 enum cfi_section {

@@ -48,6 +48,7 @@ static void file_free(struct native_file *f)
 	if (f->names)
 		hashmap__free_all(f->names, free_name, NULL);
 	elfsym__free(f->syms);
+	free(f->funcs);
 	free(f);
 }
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "cfi.h"
 #include "elffile.h"
 #include "hashmap.h"
 #include "native.h"
@@ -33,6 +34,8 @@ struct native_file {
 	struct hashmap *names;		/* link-time address -> struct cached_name */
 	uint32_t first_row, nrows;	/* its rows in native_rows */
 	uint64_t largest_begin, largest_end; /* its largest function (.eh_frame) */
+	struct cfi_range *funcs;	/* where its functions are, by its CFI */
+	size_t nfuncs;
 };
 
 struct native_proc {

@@ -64,6 +64,24 @@ static bool is_machinery(const char *name)
 	return !strcmp(name, "main") || !strcmp(name, "_start");
 }
 
+/* Where the function holding addr starts by the file's CFI (its FDE's
+ * first address), or addr itself outside every FDE: one name for every
+ * address of a function no symbol names, not one per return address. */
+static uint64_t function_start(const struct native_file *f, uint64_t addr)
+{
+	size_t lo = 0, hi = f->nfuncs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->funcs[mid].begin <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < f->funcs[lo - 1].end ? f->funcs[lo - 1].begin : addr;
+}
+
 static struct cached_name *make_name(struct native_file *f, uint64_t addr,
 				     struct native_stats *st)
 {
@@ -75,7 +93,7 @@ static struct cached_name *make_name(struct native_file *f, uint64_t addr,
 	if (sym) {
 		snprintf(buf, sizeof(buf), "%s", sym);
 	} else {
-		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, f->base, addr);
+		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, f->base, function_start(f, addr));
 		st->unnamed++;
 	}
 	len = strlen(buf);

@@ -155,6 +155,17 @@ void native__file_tables(struct native *n, struct native_file *f, const struct e
 	section_rows(ef, ".debug_frame", CFI_DEBUG_FRAME, &dbg, NULL);
 	f->largest_begin = st.largest_begin;
 	f->largest_end = st.largest_end;
+	/* Function starts for names: .eh_frame's, else .debug_frame's. */
+	free(f->funcs);
+	if (eh.nfuncs) {
+		f->funcs = eh.funcs;
+		f->nfuncs = eh.nfuncs;
+		eh.funcs = NULL;
+	} else {
+		f->funcs = dbg.funcs;
+		f->nfuncs = dbg.nfuncs;
+		dbg.funcs = NULL;
+	}
 	if (cfi__merge(&eh, &dbg, 0, &all))
 		memset(&all, 0, sizeof(all));
 	cfi__table_free(&eh);

@@ -423,6 +423,15 @@ static size_t check_section(const struct file *f, const char *name, enum cfi_sec
 	err = cfi__parse(s->data, s->len, s->vaddr, kind, 0, t, &st);
 	assert_int_equal(err, 0);
 	check_invariants(t);
+	/* The functions: one per FDE taken, in order, apart, each covered by
+	 * the rows (a row like the one before it is merged into it, so a
+	 * function need not start a row). */
+	assert_int_equal(t->nfuncs, st.fdes);
+	for (i = 0; i < t->nfuncs; i++) {
+		assert_true(t->funcs[i].begin < t->funcs[i].end);
+		assert_true(!i || t->funcs[i - 1].end <= t->funcs[i].begin);
+		assert_non_null(cfi__lookup(t, t->funcs[i].begin));
+	}
 	in = fmemopen((void *)text, strlen(text), "r");
 	assert_non_null(in);
 	oracle_read(in, name, &o);
