@@ -539,7 +539,10 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, const bool co
 		task = bpf_get_current_task_btf();
 	if (!walk_thread(&w, task, pid, tid, BPF_CORE_READ(task, thread.fsbase), true, compat))
 		return 0;
-	if (w.entry)
+	/* compat first: the compat program must not hold the unwinder at all
+	 * (its bpf_loop callbacks are function pointers, which kernels before
+	 * 5.13 refuse to load even where no path reaches them). */
+	if (!compat && w.entry)
 		native_unwind(&w, ctx, task, pid, tid);
 	emit_stack(w.s);
 	return 0;
