@@ -332,13 +332,14 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 }
 
 /*
- * A process of native_procs unmaps or remaps memory (the raw sys_enter
- * tracepoint: syscall tracepoints need tracefs, kprobes and fentry a kernel
- * built with them; this runs for every system call while --native
- * records, and returns at once for all but three): if any of its executable
- * mappings is touched, its entry is stale until the collector reads the
- * mappings again (a dlclose, then a dlopen at the same address, must not
- * be named after the library that left).
+ * A process of native_procs unmaps or remaps memory: if any of its
+ * executable mappings is touched, its entry is stale until the collector
+ * reads the mappings again (a dlclose, then a dlopen at the same address,
+ * must not be named after the library that left). Seen from fentry on the
+ * three system calls where the kernel allows it (only they pay), else from
+ * the raw sys_enter tracepoint (syscall tracepoints need tracefs), which
+ * runs for every system call of the host while --native records and
+ * returns at once for all but three. Userspace loads one of the two.
  */
 /* x86-64 system call numbers. */
 #define NR_MMAP 9
@@ -346,25 +347,16 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 #define NR_MREMAP 25
 #define MAP_FIXED_BITS 0x100010	/* MAP_FIXED | MAP_FIXED_NOREPLACE */
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+static __always_inline void mappings_change(__u64 addr, __u64 len)
 {
 	struct py_native_proc *np;
 	struct map_search ms;
-	__u64 addr, len;
 	__u32 pid, i;
 
-	/* Every system call of the host comes here: the others leave at once. */
-	if (id != NR_MUNMAP && id != NR_MREMAP && id != NR_MMAP)
-		return 0;
-	addr = BPF_CORE_READ(regs, di);
-	len = BPF_CORE_READ(regs, si);
-	if (id == NR_MMAP && !(BPF_CORE_READ(regs, r10) & MAP_FIXED_BITS))
-		return 0;	/* a new place: nothing known is replaced */
 	pid = bpf_get_current_pid_tgid() >> 32;
 	np = bpf_map_lookup_elem(&native_procs, &pid);
 	if (!np || np->stale || !len || addr + len < addr)
-		return 0;
+		return;
 	/* The last mapping starting below the range's end overlaps it when
 	 * it ends above the range's start. */
 	ms.np = np;
@@ -372,11 +364,47 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	ms.lo = 0;
 	ms.hi = np->nmaps > PY_NATIVE_MAPS ? PY_NATIVE_MAPS : np->nmaps;
 	if (!ms.hi || np->maps[0].start > ms.addr)
-		return 0;
+		return;
 	bpf_loop(MAP_SEARCH_STEPS, map_search_step, &ms, 0);
 	i = ms.lo & (PY_NATIVE_MAPS - 1);
 	if (np->maps[i].end > addr)
 		np->stale = 1;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	/* Every system call of the host comes here: the others leave at once. */
+	if (id != NR_MUNMAP && id != NR_MREMAP && id != NR_MMAP)
+		return 0;
+	if (id == NR_MMAP && !(BPF_CORE_READ(regs, r10) & MAP_FIXED_BITS))
+		return 0;	/* a new place: nothing known is replaced */
+	mappings_change(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
+	return 0;
+}
+
+/* The system calls' own entry points (x86-64's wrappers take the user's
+ * registers): munmap(addr, len), mremap(old, old_len, ...), and mmap(addr,
+ * len, prot, flags) with MAP_FIXED (its flags in r10, the fourth). */
+SEC("fentry/__x64_sys_munmap")
+int BPF_PROG(on_munmap, const struct pt_regs *regs)
+{
+	mappings_change(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
+	return 0;
+}
+
+SEC("fentry/__x64_sys_mremap")
+int BPF_PROG(on_mremap, const struct pt_regs *regs)
+{
+	mappings_change(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
+	return 0;
+}
+
+SEC("fentry/__x64_sys_mmap")
+int BPF_PROG(on_mmap, const struct pt_regs *regs)
+{
+	if (BPF_CORE_READ(regs, r10) & MAP_FIXED_BITS)
+		mappings_change(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
 	return 0;
 }
 

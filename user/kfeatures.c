@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "kfeatures.h"
@@ -28,6 +29,33 @@ void kfeatures__probe(struct kfeatures *f)
 	 * the call as one that might sleep, which says it exists. */
 	f->copy_from_user_task = helper(BPF_FUNC_copy_from_user_task);
 	libbpf_set_print(old);
+}
+
+bool kfeatures__fentry(const char *func)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	int id, fd, link = -1;
+
+	id = libbpf_find_vmlinux_btf_id(func, BPF_TRACE_FENTRY);
+	if (id > 0) {
+		opts.attach_btf_id = id;
+		fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+		if (fd >= 0) {
+			link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL);
+			close(fd);
+		}
+	}
+	libbpf_set_print(old);
+	if (link < 0)
+		return false;
+	close(link);
+	return true;
 }
 
 void kfeatures__log(const struct kfeatures *f)

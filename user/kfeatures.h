@@ -28,5 +28,11 @@ void kfeatures__log(const struct kfeatures *f);
  * iterators) have fallbacks: see sampler.c.
  */
 const char *kfeatures__missing(const struct kfeatures *f, bool iterate, char *buf, size_t len);
+/*
+ * True when a program can run at the entry of the kernel function `func`
+ * (fentry): one is loaded and attached there, then removed. Kernels built
+ * without ftrace, or locked down, refuse it.
+ */
+bool kfeatures__fentry(const char *func);
 
 #endif
