@@ -148,7 +148,7 @@ static __always_inline const struct py_native_row *native_find_row(__u32 file, _
 /* Where the unwind is: the registers of the frame being unwound. */
 struct native_walk {
 	struct walk_ctx *w;
-	const struct py_native_proc *np;
+	struct py_native_proc *np;	/* woken is written */
 	__u64 ip, sp, bp;
 	__u32 n;
 	__u16 end;
@@ -301,9 +301,10 @@ static __always_inline bool native_regs(struct bpf_perf_event_data *ctx, struct 
 /*
  * Unwinds the thread into s->nframes and emits them (py_native_hdr first),
  * ahead of the thread's stack record. ctx is NULL for the task iterator;
- * task NULL there: no registers to start from (PY_NE_NO_REGS).
+ * task NULL there: no registers to start from (PY_NE_NO_REGS). True when
+ * the stack record should wake the collector.
  */
-static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_event_data *ctx,
+static __always_inline bool native_unwind(struct walk_ctx *w, struct bpf_perf_event_data *ctx,
 					  struct task_struct *task, __u32 pid, __u32 tid)
 {
 	struct sample_scratch *s = w->s;
@@ -329,6 +330,14 @@ static __always_inline void native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 	size = sizeof(struct py_native_hdr) + (__u64)n * sizeof(struct py_native_frame);
 	if (bpf_ringbuf_output(&events, &s->nhdr, size, BPF_RB_NO_WAKEUP))
 		count(PY_C_RB_FULL);
+	/* The first sample that finds no mapping since they were read wakes
+	 * the collector (with its stack record): a library just loaded (or
+	 * replaced) is read at once, not at the next drain. */
+	if (nw.end == PY_NE_NO_MAPPING && nw.np && !nw.np->woken) {
+		nw.np->woken = 1;
+		return true;
+	}
+	return false;
 }
 
 /*

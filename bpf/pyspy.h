@@ -245,7 +245,10 @@ struct py_native_proc {
 	 * below: until the collector reads its mappings again, its C frames
 	 * are not unwound (a library loaded at the same place would be named
 	 * after the one unloaded). */
-	__u32 stale;
+	__u16 stale;
+	/* Set by the BPF side when a sample found no mapping and woke the
+	 * collector to read them again: once per read. */
+	__u16 woken;
 	struct py_native_map maps[PY_NATIVE_MAPS];
 };
 

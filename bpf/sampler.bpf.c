@@ -475,10 +475,12 @@ static __always_inline bool walk_thread(struct walk_ctx *w, struct task_struct *
 	return true;
 }
 
-static __always_inline void emit_stack(struct sample_scratch *s)
+/* wake: the collector must read the record at once (else it does when the
+ * ring is a quarter full, or at its drain period). */
+static __always_inline void emit_stack(struct sample_scratch *s, bool wake)
 {
 	__u32 n = s->rec.hdr.nframes;
-	__u64 size, flags = BPF_RB_NO_WAKEUP;
+	__u64 size, flags = wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 
 	if (n > PY_MAX_FRAMES)
 		n = PY_MAX_FRAMES;
@@ -515,6 +517,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, const bool co
 	struct walk_ctx w = {};
 	const struct py_proc *proc;
 	struct task_struct *task;
+	bool wake = false;
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (!proc)
@@ -543,8 +546,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, const bool co
 	 * (its bpf_loop callbacks are function pointers, which kernels before
 	 * 5.13 refuse to load even where no path reaches them). */
 	if (!compat && w.entry)
-		native_unwind(&w, ctx, task, pid, tid);
-	emit_stack(w.s);
+		wake = native_unwind(&w, ctx, task, pid, tid);
+	emit_stack(w.s, wake);
 	return 0;
 }
 
@@ -633,9 +636,10 @@ int walk_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	/* A thread on another CPU: its registers are not where it entered
 	 * the kernel last, its stack moves under the reads. */
+	/* The collector reads the iterator's records as they come. */
 	if (w.entry)
 		native_unwind(&w, NULL, on_cpu ? NULL : task, pid, tid);
-	emit_stack(w.s);
+	emit_stack(w.s, false);
 	if (cfg->frame_addrs)
 		emit_frame_addrs(w.s);
 	return 0;

@@ -23,7 +23,12 @@
 #include "procmaps.h"
 #include "remote.h"
 
-#define REFRESH_NS 1000000000ULL
+/* The mappings are read again when a sample lands in none of them (a
+ * library loaded since, or unloaded: see native__maps_changed()), at once
+ * after a read that found them changed, then less and less often while
+ * reads find nothing new (code in no file, such as a JIT's). */
+#define REFRESH_MIN_NS (50 * 1000000ULL)
+#define REFRESH_MAX_NS (2000 * 1000000ULL)
 /* The vDSO is a page or two; a mapping larger than this is not one. */
 #define VDSO_MAX (64u << 10)
 
@@ -331,11 +336,27 @@ void native__del_proc(struct native *n, pid_t pid)
 void native__maps_changed(struct native *n, pid_t pid, uint64_t now_ns)
 {
 	struct native_proc *pr = hashmap__get(n->procs, pid);
+	struct py_native_map *before;
+	uint32_t nbefore;
+	bool same;
 
-	if (!pr || now_ns - pr->read_at < REFRESH_NS)
+	if (!pr || now_ns - pr->read_at < (pr->backoff ? pr->backoff : REFRESH_MIN_NS))
 		return;
+	nbefore = pr->np.nmaps < PY_NATIVE_MAPS ? pr->np.nmaps : PY_NATIVE_MAPS;
+	before = malloc(nbefore * sizeof(*before) + 1);
+	if (before)
+		memcpy(before, pr->np.maps, nbefore * sizeof(*before));
 	pr->read_at = now_ns;
 	native__add_proc(n, pid);
+	same = before && pr->np.nmaps == nbefore &&
+	       !memcmp(before, pr->np.maps, nbefore * sizeof(*before));
+	free(before);
+	if (!same)
+		pr->backoff = REFRESH_MIN_NS;
+	else if (!pr->backoff || pr->backoff * 2 < REFRESH_MAX_NS)
+		pr->backoff = (pr->backoff ? pr->backoff : REFRESH_MIN_NS) * 2;
+	else
+		pr->backoff = REFRESH_MAX_NS;
 }
 
 struct native_file *native__file(const struct native *n, uint32_t id)

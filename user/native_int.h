@@ -40,6 +40,7 @@ struct native_file {
 
 struct native_proc {
 	uint64_t read_at;		/* CLOCK_MONOTONIC ns of the last maps read */
+	uint64_t backoff;		/* ns from read_at before another, at least */
 	struct py_native_proc np;	/* as in the native_procs map */
 };
 

@@ -7,6 +7,7 @@ Where a file keeps its full symbol table (.symtab) its C frames are named
 exactly (functools_reduce, builtin_sorted); where it is stripped to
 .dynsym, static functions come out as 'file+0x...' and the expectation is
 by file."""
+import gzip
 import json
 import os
 import re
@@ -563,3 +564,58 @@ def test_dlopen_in_place_of_unloaded(profiler, interp, start_target, tmp_path):
     need(old_at == new_at, "the new library did not take the old one's place "
          "(%s, %s)" % (old_at, new_at))
     check_dlopen(stacks, err, cpu, files)
+
+
+# -- every output format, a command, host-wide -------------------------------
+
+ZLIB = CASES[5]
+
+
+def in_libz(frames):
+    """The sample is in zlib.compress's C code: compress_it, then a frame
+    of libz below it."""
+    py = [i for i, f in enumerate(frames) if parse_frame(f)[0] == "compress_it"]
+    return bool(py) and any(is_native(f) and native(f)[1].startswith("libz")
+                            for f in frames[py[-1] + 1:])
+
+
+@pytest.mark.parametrize("fmt", ["flamegraph", "speedscope", "chrometrace", "pprof", "raw"])
+def test_native_command_every_format(profiler, interp_any, fmt, tmp_path):
+    """record -n -- COMMAND: the C frames of libz, by the file's name, in
+    the output of every format, under the Python function that calls it."""
+    need_module(interp_any, "zlib")
+    out = tmp_path / ("profile." + fmt)
+    res = run_profiler(["record", "-n", "-r", str(RATE), "-f", fmt, "-o", str(out), "--",
+                        interp_any.path, os.path.join(PROGRAMS, ZLIB.program), "2"], timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert SUMMARY.search(res.stderr), res.stderr
+    data = out.read_bytes()
+    if fmt == "pprof":
+        data = gzip.decompress(data)
+    assert b"compress_it" in data, data[:2000]
+    assert b"libz.so" in data, data[:2000]
+    if fmt == "raw":
+        stacks = parse_raw(data.decode())
+        total = sum(c for fr, c in stacks if any(parse_frame(f)[0] == "compress_it" for f in fr))
+        good = sum(c for fr, c in stacks if in_libz(fr))
+        assert total and good >= SHARE * total, (good, total, res.stderr)
+
+
+def test_native_host_wide(profiler, interp_any, start_target, tmp_path):
+    """record -n with no target: the zlib program's samples among every
+    process's, its libz frames under compress_it in 90% of them."""
+    need_module(interp_any, "zlib")
+    t = start_target(interp_any, ZLIB.program, [60])
+    out = tmp_path / "all.txt"
+    cpu = CpuMeter(t.pid)
+    res = run_profiler(["record", "-n", "-d", "3", "-r", str(RATE), "-f", "raw", "-o", str(out)],
+                       timeout=90)
+    used = cpu.seconds()
+    assert res.returncode == 0, res.stderr
+    mine = [(fr[1:], c) for fr, c in parse_raw(out.read_text())
+            if re.match(r"process %d[ :]" % t.pid, fr[0])]
+    total = sum(c for _, c in mine)
+    assert total >= min_samples(used, RATE, 0.25), (total, used, res.stderr)
+    calling = sum(c for fr, c in mine if any(parse_frame(f)[0] == "compress_it" for f in fr))
+    good = sum(c for fr, c in mine if in_libz(fr))
+    assert calling and good >= SHARE * calling, (good, calling, res.stderr)
