@@ -7,6 +7,7 @@
  * common_option(), so they are spelled, checked and refused the same way
  * everywhere.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/btf.h>
@@ -39,11 +41,12 @@ static const char record_help[] =
 	"Control-C) is killed, as py-spy does, and the status is 0.\n"
 	"\n"
 	"options:\n"
-	"  -p, --pid PID           profile this process (repeatable)\n"
-	"  -d, --duration SECONDS  stop after this long (default: until Control-C)\n"
+	"  -p, --pid PID           profile this process (repeatable; 0x... in hex)\n"
+	"  -d, --duration SECONDS  stop after this long ('unlimited', the default:\n"
+	"                          until Control-C)\n"
 	"  -r, --rate HZ           samples per second per CPU, 1-10000 (default 100)\n"
 	"  -f, --format FORMAT     flamegraph (default, SVG), speedscope, raw\n"
-	"                          (collapsed stacks), chrometrace, pprof\n"
+	"                          (collapsed stacks), chrometrace, pprof; any case\n"
 	"  -o, --output FILE       output file, '-' for stdout\n"
 	"                          (default: pyspy-bpf-<pid|all>-<time>.<ext>)\n"
 	"  -s, --subprocesses      also profile processes the targets start\n"
@@ -70,6 +73,7 @@ static const char record_help[] =
 	"                          upload per process, named from its command line)\n"
 	"      --tag KEY=VALUE     a label on every upload (repeatable); host and pid\n"
 	"                          are added unless given\n"
+	"      --hideprogress      no status line on the terminal\n"
 	"      --ringbuf-size N    BPF ring buffer size in bytes (power of two; default\n"
 	"                          8 MiB host-wide and with -s, else sized for the\n"
 	"                          rate and CPUs, 256 KiB to 8 MiB)\n";
@@ -98,6 +102,8 @@ static const char dump_help[] =
 
 /* Accepted by every command (common_option). */
 static const char common_help[] =
+	"      --nonblocking       accepted for py-spy's command lines: pyspy-bpf never\n"
+	"                          stops a target, so it always is\n"
 	"      --btf FILE          kernel BTF to use instead of the running kernel's\n"
 	"  -v, --verbose           more messages (twice: libbpf's too)\n"
 	"  -h, --help              this text\n"
@@ -108,10 +114,12 @@ static const char footer_help[] =
 	"CAP_DAC_READ_SEARCH for other users' processes).\n";
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
-       OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG, OPT_NATIVE_ALL };
+       OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG, OPT_NATIVE_ALL, OPT_NONBLOCKING,
+       OPT_HIDEPROGRESS };
 
 /* Last in every table, in this order, as getopt_long has always seen them. */
 #define COMMON_LONG_OPTS						\
+	{ "nonblocking", no_argument, NULL, OPT_NONBLOCKING },		\
 	{ "btf", required_argument, NULL, OPT_BTF },			\
 	{ "verbose", no_argument, NULL, 'v' },				\
 	{ "help", no_argument, NULL, 'h' },				\
@@ -134,6 +142,7 @@ static const struct option record_longopts[] = {
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "hideprogress", no_argument, NULL, OPT_HIDEPROGRESS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "upload", required_argument, NULL, OPT_UPLOAD },
@@ -252,6 +261,25 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* A pid as py-spy takes it: decimal, or hexadecimal after 0x. */
+static int parse_pid(const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (strncmp(s, "0x", 2) && strncmp(s, "0X", 2))
+		return parse_ulong(s, 1, INT_MAX, out);
+	s += 2;
+	if (!isxdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 16);
+	if (errno || *end || v < 1 || v > INT_MAX)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -399,7 +427,7 @@ static int common_option(int c, const struct cmd *cmd, const struct cmd_args *a,
 
 	switch (c) {
 	case 'p':
-		if (parse_ulong(optarg, 1, INT_MAX, &v))
+		if (parse_pid(optarg, &v))
 			return usage_error("invalid pid '%s'", optarg);
 		if (!cmd->many_pids) {
 			co->pids[0] = v;
@@ -433,6 +461,8 @@ static int common_option(int c, const struct cmd *cmd, const struct cmd_args *a,
 	case OPT_BTF:
 		co->btf_path = optarg;
 		break;
+	case OPT_NONBLOCKING:
+		break;	/* what pyspy-bpf always is */
 	case 'v':
 		log_verbose++;
 		break;
@@ -488,8 +518,11 @@ static int record_option(int c, void *ctx)
 
 	switch (c) {
 	case 'd':
-		if (parse_seconds(optarg, &o->duration))
-			return usage_error("invalid duration '%s': a positive number of seconds", optarg);
+		if (!strcasecmp(optarg, "unlimited"))
+			o->duration = 0;
+		else if (parse_seconds(optarg, &o->duration))
+			return usage_error("invalid duration '%s': a positive number of seconds "
+					   "or 'unlimited'", optarg);
 		break;
 	case 'f':
 		if (output__parse_format(optarg, &o->out.format))
@@ -541,6 +574,9 @@ static int record_option(int c, void *ctx)
 		if (o->ntags == MAX_TAGS)
 			return usage_error("too many --tag (at most %s)", "32");
 		o->tags[o->ntags++] = optarg;
+		break;
+	case OPT_HIDEPROGRESS:
+		o->hide_progress = true;
 		break;
 	case OPT_RINGBUF:
 		if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))

@@ -4,6 +4,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "output.h"
@@ -34,7 +35,7 @@ const char *output__name(enum output_format f)
 int output__parse_format(const char *s, enum output_format *f)
 {
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		if (formats[i].name && !strcmp(s, formats[i].name)) {
+		if (formats[i].name && !strcasecmp(s, formats[i].name)) {
 			*f = i;
 			return 0;
 		}

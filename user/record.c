@@ -511,7 +511,7 @@ int cmd_record(struct record_opts *o)
 		.period_ns = 1000000000ULL / o->rate,
 		.period = DRAIN_MIN_NS,
 		.cur_period = DRAIN_MIN_NS,
-		.status_tty = !c.sink->live && isatty(STDERR_FILENO),
+		.status_tty = !c.sink->live && !o->hide_progress && isatty(STDERR_FILENO),
 	};
 	int status = EXIT_FAILURE_, err;
 

@@ -27,6 +27,7 @@ struct record_opts {
 	bool native;		/* C frames too, merged with the Python ones */
 	bool native_all;	/* ... every one, the eval loop's too, unmerged */
 	size_t ringbuf_bytes;
+	bool hide_progress;	/* no status line on a terminal */
 	const char *btf_path;
 	int argc;		/* the command line, for titles */
 	char **argv;

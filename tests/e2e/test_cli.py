@@ -58,7 +58,12 @@ def test_command_help(profiler, cmd, synopsis, own, other):
     (["-r", "0", "-h"], USAGE, "invalid rate '0': 1 to 10000 samples per second"),
     (["-r", "5x"], USAGE, "invalid rate '5x': 1 to 10000 samples per second"),
     (["--rate"], USAGE, "option '--rate' needs a value"),
-    (["-d", "nan"], USAGE, "invalid duration 'nan': a positive number of seconds"),
+    (["-d", "nan"], USAGE,
+     "invalid duration 'nan': a positive number of seconds or 'unlimited'"),
+    (["-p", "0x"], USAGE, "invalid pid '0x'"),
+    (["-p", "0x-1"], USAGE, "invalid pid '0x-1'"),
+    (["-p", "0x80000000"], USAGE, "invalid pid '0x80000000'"),
+    (["-f", "svg"], USAGE, "unknown format 'svg'"),
     (["--f"], USAGE, "unknown option '--f'"),                  # ambiguous prefix
     (["--ver"], USAGE, "unknown option '--ver'"),
     (["--help=x"], USAGE, "unknown option '--help'"),
@@ -390,3 +395,29 @@ def test_target_exit_ends_recording(profiler, interp_any, start_target, tmp_path
     assert res.returncode == 0, res.stderr
     assert "exited" in res.stderr
     assert "level_d" in out.read_text()
+
+
+def test_pyspy_spellings(profiler, interp_any, start_target, tmp_path):
+    """py-spy's command lines run unchanged: a hex pid, -d unlimited (with
+    SIGINT ending the run), a format in any case, --nonblocking (what
+    pyspy-bpf always is) and --hideprogress; dump takes the hex pid too."""
+    t = start_target(interp_any, "spin_chain.py", [60])
+    out = tmp_path / "p.raw"
+    res = run_profiler(["record", "-p", hex(t.pid), "-d", "1", "-f", "RAW", "-o", str(out),
+                        "--nonblocking", "--hideprogress"])
+    assert res.returncode == 0, res.stderr
+    assert sum(c for _, c in parse_raw(out.read_text())) > 0, res.stderr
+    out = tmp_path / "p.json"
+    prof = subprocess.Popen([PROFILER, "record", "-p", "0X%X" % t.pid, "-d", "unlimited", "-f",
+                             "SpeedScope", "-o", str(out)], stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    said = prof.stderr.readline()
+    assert said.startswith("pyspy-bpf: sampling"), said
+    wait_cpu(t.pid, 0.2)
+    prof.send_signal(signal.SIGINT)
+    _, err = prof.communicate(timeout=60)
+    assert prof.returncode == 0, said + err
+    assert '"$schema"' in out.read_text(), said + err
+    res = run_profiler(["dump", "--nonblocking", "-p", hex(t.pid)])
+    assert res.returncode == 0, res.stderr
+    assert "spin_chain.py" in res.stdout, res.stdout
