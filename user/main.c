@@ -625,8 +625,12 @@ static int do_top(const struct cmd *cmd, const struct cmd_args *a)
 	if ((err = parse_options(cmd, a, &co, top_option, &o)) != OPT_TAKEN)
 		return err;
 	record_common(&o, &co);
-	if (optind < a->argc)
-		return usage_error("unexpected argument '%s'", a->argv[optind]);
+	/* What is left is a command to start and watch (after "--"). */
+	if (optind < a->argc) {
+		if (o.npids)
+			return usage_error("give either --pid or a command, not both%s", "");
+		o.command = a->argv + optind;
+	}
 	if ((err = check_btf(o.btf_path)) || (err = need_privileges()))
 		return err;
 	return cmd_record(&o);
@@ -681,7 +685,7 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
 static const struct cmd cmds[NR_CMDS + 1] = {
 	{ "record", do_record, "[record] [options] [-- COMMAND [ARG...]]", record_help,
 	  "+:p:d:r:f:o:stgiFnvhV", record_longopts, true },
-	{ "top", do_top, "top [--pid PID] [options]", top_help,
+	{ "top", do_top, "top [--pid PID] [options] [-- COMMAND [ARG...]]", top_help,
 	  ":p:r:sginvhV", top_longopts, true },
 	{ "dump", do_dump, "dump --pid PID [options]", dump_help,
 	  ":p:sjlnvhV", dump_longopts, false },

@@ -221,7 +221,7 @@ static int top_finish(struct collector *c, const uint64_t *counters)
 	c->top = NULL;
 	if (c->targets_gone)
 		fprintf(stderr, "pyspy-bpf: the profiled process exited\n");
-	return EXIT_OK;
+	return launch__status(c);	/* top -- COMMAND: the command's */
 }
 
 static void top_free(struct collector *c)

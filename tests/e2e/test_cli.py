@@ -32,7 +32,7 @@ def test_help_matches_readme(profiler):
 
 @pytest.mark.parametrize("cmd,synopsis,own,other", [
     ("record", "[record] [options] [-- COMMAND [ARG...]]", "--interval SECONDS", "--delay"),
-    ("top", "top [--pid PID] [options]", "--delay SECONDS", "--interval"),
+    ("top", "top [--pid PID] [options] [-- COMMAND [ARG...]]", "--delay SECONDS", "--interval"),
     ("dump", "dump --pid PID [options]", "--json", "--delay"),
 ])
 def test_command_help(profiler, cmd, synopsis, own, other):
@@ -81,7 +81,7 @@ def test_command_help(profiler, cmd, synopsis, own, other):
     (["", "-h"], USAGE, "unknown command ''"),
     (["top", "-d", "1"], USAGE, "unknown option '-d'"),
     (["top", "foo", "-r", "0"], USAGE, "invalid rate '0': 1 to 10000 samples per second"),
-    (["top", "foo"], USAGE, "unexpected argument 'foo'"),
+    (["top", "-p", "4000000", "foo"], USAGE, "give either --pid or a command, not both"),
     (["top", "--delay", "0.01"], USAGE, "invalid delay '0.01': 0.05 to 3600 seconds"),
     (["top", "--json"], USAGE, "unknown option '--json'"),
     (["top"] + ["-p", "4000000"] * 65, USAGE, "too many pids (at most 64)"),

@@ -131,6 +131,36 @@ def test_top_in_tmux(profiler, interp_any, start_target, tmp_path):
         subprocess.call(tmux + ["kill-server"])
 
 
+def test_top_command_in_tmux(profiler, interp_any, tmp_path):
+    """top -- COMMAND: the command is started and watched; when it exits,
+    so does top, with the command's exit status (py-spy's top does)."""
+    from conftest import PROGRAMS
+    need(os.path.exists("/usr/bin/tmux"), "tmux is needed (scripts/install-deps)")
+    sock = "pyspy-test-cmd-%d" % os.getpid()
+    tmux = ["tmux", "-L", sock]
+    done = tmp_path / "status"
+    subprocess.check_call(tmux + [
+        "new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
+        "%s top --delay 0.3 -- %s %s 4; echo $? > %s; sleep 30" % (
+            profiler, interp_any.path, os.path.join(PROGRAMS, "spin_chain.py"), done)])
+    try:
+        screen = ""
+        for _ in range(100):
+            time.sleep(0.2)
+            screen = subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "top"],
+                                             universal_newlines=True)
+            if "level_d" in screen and "Samples:" in screen:
+                break
+        assert "level_d (spin_chain.py:" in screen, screen
+        for _ in range(300):
+            if done.exists() and done.read_text().strip():
+                break
+            time.sleep(0.2)
+        assert done.read_text().strip() == "0", screen
+    finally:
+        subprocess.call(tmux + ["kill-server"])
+
+
 def test_dump_locals(profiler, interp, tmp_path):
     """dump -l / -ll: every argument and local of a frame, as repr() shows it
     (cut to the budget with "..."), on every interpreter."""
