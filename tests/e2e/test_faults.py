@@ -410,10 +410,10 @@ def test_code_churn(profiler, minor, start_target, tmp_path):
     stats = summary_counts(res.stderr)
     print("3.%d: %d functions, %d samples right, %d wrong, %d unknown frames"
           % (minor, count, good, sum(b[-1] for b in bad), stats["unknown"]))
-    # A tenth of its ticks named right: the others are code freed before
+    # A twentieth of its ticks named right: the others are code freed before
     # the drain read it (<unknown>), more of them when the collector waits
     # for a CPU. The point is the next line: none named wrong.
-    assert good >= min_samples(cpu, 500, share=0.1), (cpu, res.stderr)
+    assert good >= min_samples(cpu, 500, share=0.05), (cpu, res.stderr)
     assert not bad, "frames named after other functions (freed code reused): %s" % bad[:10]
 
 

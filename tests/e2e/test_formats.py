@@ -93,7 +93,10 @@ def test_command_and_subprocesses(profiler, tmp_path):
     module = "<module> (spin_chain.py:%d)" % source_line("spin_chain.py", "level_a(float(")
     total = sum(c for _, c in stacks)
     # Start-up (imports) may be sampled too; the script's own frames dominate.
-    assert total and sum(c for fr, c in stacks if fr[0] == module) >= 0.9 * total, stacks
+    # The script spins a second of wall time, start-up takes its CPU time
+    # whatever the load: a few samples of it beyond the tenth are allowed.
+    assert total and total - sum(c for fr, c in stacks if fr[0] == module) <= \
+        0.1 * total + 3, stacks
 
 
 def test_several_pids(profiler, interp_any, start_target, tmp_path):
