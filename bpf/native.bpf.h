@@ -319,6 +319,14 @@ static __always_inline bool native_unwind(struct walk_ctx *w, struct bpf_perf_ev
 		nw.end = PY_NE_NO_REGS;
 	else
 		bpf_loop(PY_MAX_NATIVE + 1, native_step, &nw, 0);
+	/* The iterator reads a thread off the CPUs: if it was scheduled in
+	 * while it was read (on a CPU now, or switched since), its stack moved
+	 * under the reads, and its C frames cannot be paired with the Python
+	 * ones read before: none are kept. */
+	if (w->task && task && (task_on_cpu(task) || task_switches(task) != w->switches)) {
+		nw.n = 0;
+		nw.end = PY_NE_NO_REGS;
+	}
 	n = nw.n;
 	if (n > PY_MAX_NATIVE)
 		n = PY_MAX_NATIVE;

@@ -141,6 +141,8 @@ struct walk_ctx {
 	bool comm;		/* name the thread */
 	bool addrs;		/* keep frame addresses (dump --locals) */
 	bool entry;		/* mark activations' first frames (--native) */
+	__u64 switches;		/* the iterator: the thread's context switches
+				 * before its walk */
 };
 
 static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 src)
@@ -148,6 +150,19 @@ static __always_inline long rd(struct walk_ctx *w, void *dst, __u32 size, __u64 
 	if (w->task)
 		return bpf_copy_from_user_task(dst, size, (const void *)src, w->task, 0);
 	return bpf_probe_read_user(dst, size, (const void *)src);
+}
+
+/* Kernel fields whose type changed across versions are read at the size
+ * the running kernel's BTF gives: on_cpu is an int up to 7.1, a u8 since. */
+static __always_inline bool task_on_cpu(struct task_struct *t)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(t, on_cpu) != 0;
+}
+
+/* How often the thread was switched in and out, so far. */
+static __always_inline __u64 task_switches(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, nvcsw) + BPF_CORE_READ(t, nivcsw);
 }
 
 #include "walker.h"
@@ -570,12 +585,6 @@ struct task_struct___pre_5_14 {
 	long state;
 } __attribute__((preserve_access_index));
 
-/* Kernel fields whose type changed across versions are read at the size
- * the running kernel's BTF gives: on_cpu is an int up to 7.1, a u8 since. */
-static __always_inline bool task_on_cpu(struct task_struct *t)
-{
-	return BPF_CORE_READ_BITFIELD_PROBED(t, on_cpu) != 0;
-}
 
 static __always_inline long task_state(struct task_struct *t)
 {
@@ -632,6 +641,7 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.comm = true;
 	w.addrs = true;
 	w.entry = native;
+	w.switches = task_switches(task);
 	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active, false))
 		return 0;
 	/* A thread on another CPU: its registers are not where it entered
