@@ -130,6 +130,9 @@ enum py_counter {
 	PY_C_EVENTS_LOST,	/* process events dropped: ring buffer full */
 	PY_C_INDEX_SHORT,	/* iterator: a thread list longer than PY_MAX_INDEX
 				 * (or the index map full): threads may be missed */
+	PY_C_CYCLE,		/* the frame chain came back to a frame (record flagged) */
+	PY_C_CORRUPT,		/* a frame is its own caller (record flagged) */
+	PY_C_NOT_CODE,		/* a frame's code is not a code object (frame kept) */
 	PY_C__MAX,
 };
 
@@ -153,7 +156,12 @@ enum py_stack_status {
 	PY_S_READ_ERR = 1 << 1,	 /* the walk ended on an unreadable frame */
 	PY_S_GIL = 1 << 2,	 /* the thread held the GIL */
 	PY_S_ACTIVE = 1 << 3,	 /* the thread was on a CPU */
+	PY_S_CYCLE = 1 << 4,	 /* the walk came back to a frame it had visited */
+	PY_S_CORRUPT = 1 << 5,	 /* the walk ended on a frame that is its own caller */
 };
+
+/* The bits that say how a stack ended short of its root: a marker each. */
+#define PY_S_ENDS (PY_S_TRUNCATED | PY_S_READ_ERR | PY_S_CYCLE | PY_S_CORRUPT)
 
 /*
  * With --native, lasti's top bit marks a frame its eval-loop activation began
@@ -164,8 +172,10 @@ enum py_stack_status {
 #define PY_LASTI_ENTRY (1U << 31)
 
 /* Per frame: userspace symbolizes (code, check) and finds the line from lasti. */
+#define PY_CODE_NOT_CODE 1	/* py_frame_rec.code: the frame's code is no code object */
+
 struct py_frame_rec {
-	__u64 code;		/* code object address; 0 if unreadable */
+	__u64 code;		/* code object address; 0 if unreadable, or PY_CODE_NOT_CODE */
 	__u32 lasti;		/* byte offset of the instruction in the bytecode */
 	__u32 check;		/* py_code_check() of the code object at sample time */
 };

@@ -20,6 +20,18 @@ struct code_cache_entry {
 	__u32 gen;		/* the sample it was read in */
 };
 
+/* Frames visited by the current walk, by address: a chain that comes back
+ * to one is a cycle, caught at its first repeat when the frame is still
+ * here (it is, for any cycle shorter than the set), else by Brent's
+ * tortoise within two turns. */
+#define FRAMES_SEEN 64
+struct frame_seen {
+	__u64 frame;
+	__u32 gen;		/* the walk it was visited in */
+	__u32 pad;
+};
+_Static_assert((FRAMES_SEEN & (FRAMES_SEEN - 1)) == 0, "frames seen mask");
+
 _Static_assert(PY_CODE_READ <= CODE_BUF, "code window");
 _Static_assert(WIN_MAX >= WIN_PAGE + PY_FRAME_READ, "a page window fits");
 _Static_assert(WIN_BUF >= WIN_MAX + PY_FRAME_READ, "a frame at any window offset fits");
@@ -59,6 +71,10 @@ struct sample_scratch {
 	__u64 win_base;		/* frames window: target address of win[0] */
 	__u8 win[WIN_BUF];
 	struct code_cache_entry ccache[CODE_CACHE];
+	struct frame_seen fseen[FRAMES_SEEN];
+	__u64 cyc_frame;	/* Brent's tortoise: a frame of this walk */
+	__u32 cyc_steps;	/* frames since it was set */
+	__u32 cyc_power;	/* frames until it moves */
 	struct py_stack_rec rec;
 	/* Frame addresses, parallel to rec.frames, right after a header: emitted
 	 * as one record when asked (dump --locals). */

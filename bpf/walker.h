@@ -151,6 +151,40 @@ static __always_inline const __u8 *frame_window(struct walk_ctx *w, __u64 frame,
 	return s->win + off;
 }
 
+/*
+ * Whether the walk has visited frame before: the set by address, then
+ * Brent's cycle finding for a cycle longer than the set remembers (the
+ * tortoise jumps to the walk's frame at every power of two; a cycle brings
+ * the walk back to it within two of its turns).
+ */
+static __always_inline bool frame_repeats(struct sample_scratch *s, __u64 frame)
+{
+	struct frame_seen *fs = &s->fseen[((frame >> 4) ^ (frame >> 11)) & (FRAMES_SEEN - 1)];
+
+	if (fs->gen == s->gen && fs->frame == frame)
+		return true;
+	fs->frame = frame;
+	fs->gen = s->gen;
+	if (frame == s->cyc_frame)
+		return true;
+	if (++s->cyc_steps >= s->cyc_power) {
+		s->cyc_frame = frame;
+		s->cyc_steps = 0;
+		if (s->cyc_power < (1U << 30))
+			s->cyc_power <<= 1;
+	}
+	return false;
+}
+
+/* Ends the walk on damage: the status bit and its counter. */
+static __always_inline long walk_damaged(struct walk_ctx *w, __u16 bit, __u32 which)
+{
+	w->s->rec.hdr.status |= bit;
+	w->s->frame = 0;
+	count(which);
+	return 1;
+}
+
 /* One frame of the walk. Returns 1 to stop. */
 static __always_inline long walk_one(struct walk_ctx *w)
 {
@@ -172,6 +206,8 @@ static __always_inline long walk_one(struct walk_ctx *w)
 		s->rec.hdr.status |= PY_S_TRUNCATED;
 		return 1;
 	}
+	if (frame_repeats(s, frame))
+		return walk_damaged(w, PY_S_CYCLE, PY_C_CYCLE);
 	rdsz = off->frame_read;
 	if (rdsz > PY_FRAME_READ)
 		rdsz = PY_FRAME_READ;
@@ -185,8 +221,11 @@ static __always_inline long walk_one(struct walk_ctx *w)
 		fb = s->fbuf;
 	}
 	s->frame = ld64(fb, off->frame_back, PY_FRAME_READ);
-	if (s->frame == frame)	/* a self-loop in hostile memory */
+	if (s->frame == frame) {	/* its own caller: shown, then the marker */
+		s->rec.hdr.status |= PY_S_CORRUPT;
 		s->frame = 0;
+		count(PY_C_CORRUPT);
+	}
 	/* 3.12+: shim / base frames owned by the C stack or the interpreter
 	 * (owner values from owner_cstack up) are not Python code. */
 	if ((off->flags & PY_F_OWNER) &&
@@ -233,8 +272,13 @@ static __always_inline long walk_one(struct walk_ctx *w)
 		return 0;
 	}
 	if (s->proc.code_type && ld64(s->cbuf, 8, CODE_BUF) != s->proc.code_type) {
-		/* 3.13+: f_executable of a non-Python frame is not a code object. */
-		count(PY_C_SKIPPED_FRAMES);
+		/* Frames not owned by a thread (3.12+) were skipped above:
+		 * this one's code is damaged. It stands in its place. */
+		count(PY_C_NOT_CODE);
+		fr->code = PY_CODE_NOT_CODE;
+		fr->lasti = 0;
+		fr->check = 0;
+		s->rec.hdr.nframes = n + 1;
 		return 0;
 	}
 	/* See py_code_check(): co_version, else the name's cached hash (a read
@@ -324,6 +368,9 @@ static __always_inline void walk_begin(struct walk_ctx *w, __u64 tstate, __u32 p
 	s->frame = frame;
 	s->gen++;
 	s->win_len = 0;
+	s->cyc_frame = 0;
+	s->cyc_steps = 0;
+	s->cyc_power = 1;
 }
 
 /* After the last walk_one(): a walk that stopped short is truncated. */
@@ -331,7 +378,7 @@ static __always_inline void walk_end(struct walk_ctx *w)
 {
 	struct sample_scratch *s = w->s;
 
-	if (s->frame && !(s->rec.hdr.status & PY_S_READ_ERR))
+	if (s->frame && !(s->rec.hdr.status & PY_S_ENDS))
 		s->rec.hdr.status |= PY_S_TRUNCATED;
 	if (s->rec.hdr.status & PY_S_TRUNCATED)
 		count(PY_C_TRUNCATED);

@@ -246,6 +246,34 @@ static void print_json_frames(const struct stack_trace *st)
 	printf("]");
 }
 
+/* "damage": how the stack was damaged, one string per way, [] when whole. */
+static void print_json_damage(const struct stack_trace *st)
+{
+	static const struct {
+		uint16_t bit;
+		const char *what;
+	} ends[] = {
+		{ PY_S_READ_ERR, "unreadable frame" },
+		{ PY_S_CYCLE, "cycle" },
+		{ PY_S_CORRUPT, "corrupt frame" },
+		{ PY_S_TRUNCATED, "truncated" },
+	};
+	bool any = false;
+
+	printf(", \"damage\": [");
+	if (st->not_code) {
+		printf("\"not code\"");
+		any = true;
+	}
+	for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
+		if (!(st->ends & ends[k].bit))
+			continue;
+		printf("%s\"%s\"", any ? ", " : "", ends[k].what);
+		any = true;
+	}
+	printf("]");
+}
+
 static void print_json(const struct stack_trace *sts, size_t n, bool *first)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -258,6 +286,7 @@ static void print_json(const struct stack_trace *sts, size_t n, bool *first)
 		       st->os_thread_id, st->active ? "true" : "false",
 		       st->owns_gil ? "true" : "false");
 		print_json_frames(st);
+		print_json_damage(st);
 		printf("}");
 		*first = false;
 	}
@@ -389,7 +418,7 @@ static int with_native(struct collect *c, struct agg *a, const struct py_stack_h
 static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
 		    struct collect *c, bool *first)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	static const struct frame *frames[STACK_MAX];
 	struct symbolize_stats sym = { 0 };
 	struct stack_trace *sts = NULL;
 	struct agg *a = agg__new();
@@ -443,6 +472,10 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 			sts[n].thread_name = "";
 		sts[n].active = h->status & PY_S_ACTIVE;
 		sts[n].owns_gil = h->status & PY_S_GIL;
+		sts[n].ends = h->status & PY_S_ENDS;
+		sts[n].not_code = 0;
+		for (unsigned int j = 0; j < h->nframes && j < PY_MAX_FRAMES; j++)
+			sts[n].not_code += frs[j].code == PY_CODE_NOT_CODE;
 		sts[n].frames = fr;
 		sts[n].nframes = nf;
 		sts[n].cmdline = p->cmdline;

@@ -40,6 +40,8 @@ struct stack_trace {
 	int os_thread_id;	/* kernel tid */
 	bool active;
 	bool owns_gil;
+	uint16_t ends;		/* PY_S_ENDS bits: how the walk ended short of the root */
+	unsigned int not_code;	/* frames whose code was no code object (<not code>) */
 	const struct frame *const *frames;	/* innermost first */
 	unsigned int nframes;
 	uint64_t count;		/* samples with exactly this stack */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include "aggregate.h"
 #include "native.h"
+#include "stack.h"
 #include "pyspy.h"
 
 struct native_stack_in {
@@ -39,6 +40,6 @@ unsigned int native_stack__merge(struct native *nt, struct agg *a, const struct 
 				 const struct frame **out, unsigned int cap);
 
 /* Room a merged stack may need. */
-#define NATIVE_STACK_MAX (PY_MAX_FRAMES + 2 + PY_MAX_NATIVE)
+#define NATIVE_STACK_MAX (STACK_MAX + PY_MAX_NATIVE)
 
 #endif

@@ -17,7 +17,7 @@ const struct frame **sink__stack(struct collector *c, struct py_process *p,
 				 const struct py_stack_hdr *h, const struct py_frame_rec *frs,
 				 bool function_lines, unsigned int *n)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	static const struct frame *frames[STACK_MAX];
 	static const struct frame *merged[NATIVE_STACK_MAX];
 	struct native_stack_in in;
 
@@ -39,7 +39,7 @@ void sink__aggregate(struct collector *c, struct py_process *p, const struct py_
 	struct stack_trace st = { 0 };
 	unsigned int n;
 
-	if (!h->nframes && !(h->status & (PY_S_TRUNCATED | PY_S_READ_ERR))) {
+	if (!h->nframes && !(h->status & PY_S_ENDS)) {
 		c->drops[D_EMPTY]++;
 		return;
 	}

@@ -5,12 +5,27 @@
 #include "stack.h"
 #include "symcache.h"
 
-enum { M_UNKNOWN, M_UNREADABLE, M_TRUNCATED, M__MAX };
+enum { M_UNKNOWN, M_NOT_CODE, M_UNREADABLE, M_CYCLE, M_CORRUPT, M_TRUNCATED, M__MAX };
 
 static const char *const marker_names[M__MAX] = {
 	[M_UNKNOWN] = "<unknown>",
+	[M_NOT_CODE] = "<not code>",
 	[M_UNREADABLE] = "<unreadable frame>",
+	[M_CYCLE] = "<cycle>",
+	[M_CORRUPT] = "<corrupt frame>",
 	[M_TRUNCATED] = "<truncated>",
+};
+
+/* How a walk ended short of the root, by status bit: a marker each, at the
+ * root end, in this order. */
+static const struct {
+	uint16_t bit;
+	int marker;
+} stack_ends[] = {
+	{ PY_S_READ_ERR, M_UNREADABLE },
+	{ PY_S_CYCLE, M_CYCLE },
+	{ PY_S_CORRUPT, M_CORRUPT },
+	{ PY_S_TRUNCATED, M_TRUNCATED },
 };
 
 /* The marker frames of the aggregation last used (single-threaded callers). */
@@ -71,6 +86,10 @@ unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct 
 		const struct frame *f;
 		int err = -EFAULT;
 
+		if (frs[i].code == PY_CODE_NOT_CODE) {
+			out[n++] = marker(a, M_NOT_CODE);
+			continue;
+		}
 		f = frs[i].code ? python_frame(a, p, &frs[i], function_lines, st, &err) : NULL;
 		if (err) {
 			if (err == -ESTALE)
@@ -81,10 +100,9 @@ unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct 
 		if (f)
 			out[n++] = f;
 	}
-	if ((h->status & PY_S_READ_ERR) && (out[n] = marker(a, M_UNREADABLE)))
-		n++;
-	if ((h->status & PY_S_TRUNCATED) && (out[n] = marker(a, M_TRUNCATED)))
-		n++;
+	for (size_t k = 0; k < sizeof(stack_ends) / sizeof(stack_ends[0]); k++)
+		if ((h->status & stack_ends[k].bit) && (out[n] = marker(a, stack_ends[k].marker)))
+			n++;
 	return n;
 }
 
@@ -94,7 +112,7 @@ struct memo_slot {
 	const struct py_process *p;
 	uint32_t nraw;			/* records */
 	uint32_t n;			/* frames they gave */
-	uint16_t status;		/* the record's truncated / read error bits */
+	uint16_t status;		/* the record's PY_S_ENDS bits */
 	bool function_lines;		/* symbolized by function, not by line */
 	struct py_frame_rec *raw;	/* nraw records, then n frames (slot_frames) */
 	size_t cap;			/* bytes at raw */
@@ -167,7 +185,7 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 				   bool function_lines, const struct frame **out,
 				   struct symbolize_stats *st)
 {
-	uint16_t status = h->status & (PY_S_TRUNCATED | PY_S_READ_ERR);
+	uint16_t status = h->status & PY_S_ENDS;
 	uint32_t nraw = h->nframes;
 	uint64_t hash, unknown = st->unknown_frames + st->unreadable_names;
 	struct memo_slot *sl;

@@ -16,11 +16,14 @@ struct symbolize_stats {
 };
 
 /*
- * Fills out[] (room for PY_MAX_FRAMES + 2) with the record's frames,
- * innermost first, plus <unreadable frame> / <truncated> markers at the root
- * end; with function_lines, a frame's line is its function's first line.
- * Returns the number of frames.
+ * Fills out[] (room for STACK_MAX) with the record's frames, innermost
+ * first: <not code> in place of a frame whose code is no code object, and
+ * at the root end a marker for each way the walk ended short (<unreadable
+ * frame>, <cycle>, <corrupt frame>, <truncated>); with function_lines, a
+ * frame's line is its function's first line. Returns the number of frames.
  */
+#define STACK_MAX (PY_MAX_FRAMES + 4)
+
 unsigned int stack__symbolize(struct agg *a, struct py_process *p, const struct py_stack_hdr *h,
 			      const struct py_frame_rec *frs, bool function_lines,
 			      const struct frame **out, struct symbolize_stats *st);

@@ -63,6 +63,18 @@ static void native_summary(const struct native *nt)
 		st->files, st->files_no_cfi + st->files_table_full);
 }
 
+/* Stacks the walk found damaged in the target's memory, each shown with
+ * its marker: a cycle or a frame that is its own caller ends the stack, a
+ * frame whose code is no code object stands in place. */
+static void damaged_summary(const uint64_t *k)
+{
+	if (!k[PY_C_CYCLE] && !k[PY_C_CORRUPT] && !k[PY_C_NOT_CODE])
+		return;
+	fprintf(stderr, "pyspy-bpf: damaged stacks, marked: %" PRIu64 " <cycle>, %" PRIu64
+		" <corrupt frame>, %" PRIu64 " <not code> (frames)\n", k[PY_C_CYCLE],
+		k[PY_C_CORRUPT], k[PY_C_NOT_CODE]);
+}
+
 void summary__print(struct collector *c, const char *path, const uint64_t *k)
 {
 	static const struct {
@@ -105,6 +117,7 @@ void summary__print(struct collector *c, const char *path, const uint64_t *k)
 		output__name(c->o->out.format), path, c->written, c->procs_seen,
 		agg__stacks(c->agg), buf, k[PY_C_TRUNCATED], c->sym.unknown_frames, unreadable,
 		lost);
+	damaged_summary(k);
 	if (c->native)
 		native_summary(c->native);
 	/* The same stacks, at a higher cost per sample: say why. */

@@ -693,6 +693,66 @@ def test_hostile_target(profiler, mode, minor, start_target, tmp_path):
     assert ("outer" if mode.startswith("name-") else "victim") in res.stdout, res.stdout
 
 
+# Damaged frame chains: (mode, minor of 3.x, or (2, 7)), and the stack
+# expected, root first.
+DAMAGED = [
+    ("frame-self", (2, 7)), ("frame-self", 8), ("frame-self", 11), ("frame-self", 12),
+    ("frame-self", 14),
+    ("frame-cycle", 9), ("frame-cycle", 11), ("frame-cycle", 13), ("frame-cycle", 15),
+    ("frame-notcode", 10), ("frame-notcode", 12), ("frame-notcode", 13), ("frame-notcode", 14),
+]
+DAMAGED_STACK = {
+    "frame-self": ["<corrupt frame>", "outer", "victim"],
+    "frame-cycle": ["<cycle>", "main", "outer", "victim"],
+    "frame-notcode": ["<module>", "main", "<not code>", "victim"],
+}
+DAMAGED_SUMMARY = {"frame-self": "corrupt frame", "frame-cycle": "cycle",
+                   "frame-notcode": "not code"}
+
+
+@pytest.mark.parametrize("mode,minor", DAMAGED, ids=[
+    "%s-%s" % (m, "%d.%d" % v if isinstance(v, tuple) else "3.%d" % v) for m, v in DAMAGED])
+def test_damaged_frame_chain(profiler, mode, minor, start_target, tmp_path):
+    """A frame that is its own caller, a cycle in the chain, a frame whose
+    code is no code object: each stack ends in (or holds) its marker, in
+    record and dump, and is counted by its reason in the summary and in
+    dump --json."""
+    interp = interp_for(minor[1], major=minor[0]) if isinstance(minor, tuple) else interp_for(minor)
+    t = start_target(interp, "fault_hostile.py", [mode, 120])
+    out = tmp_path / "p.txt"
+    prof = Profiler(["-p", str(t.pid), "-r", "200", "-f", "raw", "-o", str(out)])
+    cpu = wait_cpu(t.pid, 0.5)
+    rc = prof.stop()
+    err = prof.stderr()
+    no_crash(rc, err)
+    assert rc == OK, err
+    stacks = parse_raw(out.read_text())
+    total = sum(c for _, c in stacks)
+    assert total >= max(1, cpu * 200 * 0.5), (cpu, err)
+    want = DAMAGED_STACK[mode]
+    bad = [f for f, _ in stacks if [parse_frame(x)[0] for x in f] != want]
+    assert not bad, "expected %s, got %s" % (want, bad[:5])
+    marked = re.search(r"damaged stacks, marked: (\d+) <cycle>, (\d+) <corrupt frame>, "
+                       r"(\d+) <not code>", err)
+    assert marked, err
+    counts = dict(zip(["cycle", "corrupt frame", "not code"], map(int, marked.groups())))
+    assert counts[DAMAGED_SUMMARY[mode]] >= total, (counts, total, err)
+    assert sum(counts.values()) == counts[DAMAGED_SUMMARY[mode]], err
+    # dump reads the same chain: text, then JSON with the reason
+    res = run_profiler(["dump", "--pid", str(t.pid)], timeout=30)
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    names = [l.strip().split(" (")[0] for l in res.stdout.splitlines() if l.startswith("    ")]
+    assert names == want[::-1], res.stdout
+    res = run_profiler(["dump", "--json", "--pid", str(t.pid)], timeout=30)
+    no_crash(res.returncode, res.stderr)
+    assert res.returncode == OK, res.stderr
+    threads = json.loads(res.stdout)
+    assert len(threads) == 1, res.stdout
+    assert [f["name"] for f in threads[0]["frames"]] == want[::-1], res.stdout
+    assert threads[0]["damage"] == [DAMAGED_SUMMARY[mode]], res.stdout
+
+
 @pytest.mark.parametrize("mode,minor,build", [
     ("debug-cookie", 13, "shared"), ("debug-cookie", 14, None),
     ("debug-sizes", 13, "shared"), ("debug-sizes", 13, "static"), ("debug-sizes", 14, None),

@@ -141,7 +141,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct frame *frames[PY_MAX_FRAMES + 2];
+	static const struct frame *frames[STACK_MAX];
 	const struct py_offsets_entry *ent;
 	struct py_stack_rec *rec;
 	struct py_process proc;

@@ -173,7 +173,10 @@ static void check_stack(const struct py_stack_hdr *h, const struct py_frame_rec 
 	if (h->pid != f->pid || h->tid != f->tid || h->pthread_id != f->pthread_id ||
 	    !f->pthread_id || !h->tstate)
 		abort();
-	if (h->status & ~(PY_S_TRUNCATED | PY_S_READ_ERR | PY_S_GIL | PY_S_ACTIVE))
+	if (h->status & ~(PY_S_ENDS | PY_S_GIL | PY_S_ACTIVE))
+		abort();
+	/* The walk ends one way: TRUNCATED only when nothing else ended it. */
+	if ((h->status & PY_S_TRUNCATED) && (h->status & (PY_S_CYCLE | PY_S_CORRUPT)))
 		abort();
 	if (!(h->status & PY_S_ACTIVE) != !f->running)
 		abort();
@@ -186,9 +189,9 @@ static void check_stack(const struct py_stack_hdr *h, const struct py_frame_rec 
 	if (gil >= 0 && !gil != !(h->status & PY_S_GIL))
 		abort();
 	for (uint32_t i = 0; i < h->nframes; i++) {
-		if (fr[i].code & off->code_tag_mask)
+		if (fr[i].code != PY_CODE_NOT_CODE && (fr[i].code & off->code_tag_mask))
 			abort();
-		if (!fr[i].code && (fr[i].lasti || fr[i].check))
+		if ((!fr[i].code || fr[i].code == PY_CODE_NOT_CODE) && (fr[i].lasti || fr[i].check))
 			abort();
 		if (fr[i].lasti >= 1u << 30)
 			abort();

@@ -15,6 +15,10 @@
 #                 unmapped address for its code object
 #   frame-junk    ... gets a pointer to 4 KiB of random bytes that start like
 #                 a code object (refcount, type)
+#   frame-self    outer()'s frame becomes its own caller
+#   frame-cycle   main()'s frame gets outer()'s as its caller: a cycle of
+#                 two frames below victim()
+#   frame-notcode outer()'s frame gets a list for its code object
 #   debug-cookie  3.13+: _Py_DebugOffsets in _PyRuntime loses its cookie
 #   debug-sizes   3.13+: _Py_DebugOffsets says sizeof(PyASCIIObject) is
 #                 16 KiB (and sizeof(PyUnicodeObject) 32 KiB): plausible
@@ -22,8 +26,10 @@
 # Then it spins in victim() for SECONDS (argv[2]) and exits with status 0.
 # Prints "ready <pid>" once corrupted.
 # Expected stack, root first: <module>;main;outer;victim, with victim
-# (name-*) or outer (frame-*) shown as <unknown> or a name cut to the
-# profiler's limits; debug-*: the process is refused or profiled normally.
+# (name-*) or outer (frame-code, frame-junk) shown as <unknown> or a name cut
+# to the profiler's limits; <corrupt frame>;outer;victim (frame-self);
+# <cycle>;main;outer;victim (frame-cycle); <module>;main;<not code>;victim
+# (frame-notcode); debug-*: the process is refused or profiled normally.
 import ctypes
 import gc
 import os
@@ -83,9 +89,37 @@ def corrupt_name(code, mode):
     assert replace_word(id(code), 200, id(name), new) >= 1
 
 
+def frame_struct(frame):
+    """Where the interpreter keeps the frame's state, and how many bytes of
+    it hold its code object and its caller."""
+    if sys.version_info < (3, 11):
+        return id(frame), 64
+    # PyFrameObject.f_frame -> _PyInterpreterFrame
+    return words(id(frame) + 3 * WORD, 1)[0], 96
+
+
+def corrupt_link(frame, mode):
+    """The caller of outer()'s frame (frame-self), or of main()'s."""
+    caller = frame.f_back
+    if mode == "frame-self":
+        at, new = frame_struct(frame)[0], frame_struct(frame)[0]
+        old = frame_struct(caller)[0]
+    else:
+        at = frame_struct(caller)[0]
+        new = frame_struct(frame)[0]
+        old = frame_struct(caller.f_back)[0]
+    assert replace_word(at, frame_struct(frame)[1], old, new) == 1
+
+
 def corrupt_frame(frame, mode):
+    if mode in ("frame-self", "frame-cycle"):
+        return corrupt_link(frame, mode)
     code = frame.f_code
-    if mode == "frame-code":
+    if mode == "frame-notcode":
+        obj = [0] * 16
+        keep.append(obj)
+        new = id(obj)
+    elif mode == "frame-code":
         new = UNMAPPED
     else:
         rnd = random.Random(3)

@@ -67,7 +67,7 @@ static int line_at(uint32_t lasti)
 static void test_symbolize_cache(void **state)
 {
 	const struct py_offsets_entry *e = entry_313();
-	const struct frame *out[PY_MAX_FRAMES + 2], *keep[3];
+	const struct frame *out[STACK_MAX], *keep[3];
 	struct py_frame_rec frs[3];
 	struct py_stack_hdr h = { .kind = PY_REC_STACK, .nframes = 3 };
 	struct symbolize_stats st = { 0 };
@@ -175,6 +175,75 @@ static void test_symbolize_cache(void **state)
 	agg__free(b);
 }
 
+/*
+ * Damage the walker found: a frame whose code is no code object stands in
+ * place as <not code>; each way the walk ended short adds its marker at
+ * the root end, in a fixed order; the memo keeps stacks apart by them.
+ */
+static void test_damage_markers(void **state)
+{
+	const struct py_offsets_entry *e = entry_313();
+	const struct frame *out[STACK_MAX];
+	struct py_frame_rec frs[3];
+	struct py_stack_hdr h = { .kind = PY_REC_STACK, .nframes = 3 };
+	struct symbolize_stats st = { 0 };
+	struct str_layout sl;
+	struct py_process *p = calloc(1, sizeof(*p));
+	struct agg *a = agg__new();
+	struct stack_memo *m = stack_memo__new();
+	static const struct {
+		uint16_t status;
+		const char *ends[4];
+	} cases[] = {
+		{ 0, { NULL } },
+		{ PY_S_CYCLE, { "<cycle>" } },
+		{ PY_S_CORRUPT, { "<corrupt frame>" } },
+		{ PY_S_READ_ERR, { "<unreadable frame>" } },
+		{ PY_S_TRUNCATED, { "<truncated>" } },
+		{ PY_S_CYCLE | PY_S_GIL | PY_S_ACTIVE, { "<cycle>" } },
+		{ PY_S_ENDS, { "<unreadable frame>", "<cycle>", "<corrupt frame>", "<truncated>" } },
+	};
+	uint32_t check;
+	unsigned int n, k;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(a);
+	assert_non_null(m);
+	fake_str_layout(&sl, &e->obj, 3);
+	check = fake_codes(&e->off, &sl, "name");
+	p->syms = symcache__new(getpid(), &e->off, &sl);
+	assert_non_null(p->syms);
+	frs[0] = (struct py_frame_rec){ .code = (uintptr_t)arena, .lasti = 2, .check = check };
+	frs[1] = (struct py_frame_rec){ .code = PY_CODE_NOT_CODE, .lasti = 0, .check = 0 };
+	frs[2] = frs[0];
+	for (int round = 0; round < 2; round++) {
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			h.status = cases[c].status;
+			n = round ? stack__symbolize_memo(m, a, p, &h, frs, false, out, &st) :
+				    stack__symbolize(a, p, &h, frs, false, out, &st);
+			for (k = 0; k < 4 && cases[c].ends[k]; k++)
+				;
+			assert_int_equal(n, 3 + k);
+			assert_string_equal(out[0]->name, "name");
+			assert_string_equal(out[1]->name, "<not code>");
+			assert_int_equal(out[1]->kind, FRAME_MARKER);
+			assert_string_equal(out[2]->name, "name");
+			for (k = 0; k < 4 && cases[c].ends[k]; k++) {
+				assert_string_equal(out[3 + k]->name, cases[c].ends[k]);
+				assert_int_equal(out[3 + k]->kind, FRAME_MARKER);
+			}
+		}
+	}
+	/* <not code> is a marker, not a frame that could not be named */
+	assert_int_equal(st.unknown_frames, 0);
+
+	stack_memo__free(m);
+	symcache__free(p->syms);
+	free(p);
+	agg__free(a);
+}
+
 /* The ring-buffer stack record: sizes that do and do not match the frames
  * the header announces. */
 static void test_decode_stack(void **state)
@@ -215,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_symbolize_cache),
 		cmocka_unit_test(test_decode_stack),
+		cmocka_unit_test(test_damage_markers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
