@@ -44,6 +44,8 @@ const char record_help[] =
 	"      --tag KEY=VALUE     a label on every upload (repeatable); host and pid\n"
 	"                          are added unless given\n"
 	"      --hideprogress      no status line on the terminal\n"
+	"      --capture           -- COMMAND: its output (and input) go to /dev/null,\n"
+	"                          the terminal keeps the status line and summary\n"
 	"      --ringbuf-size N    BPF ring buffer size in bytes (power of two; default\n"
 	"                          8 MiB host-wide and with -s, else sized for the\n"
 	"                          rate and CPUs, 256 KiB to 8 MiB)\n";

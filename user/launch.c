@@ -13,10 +13,30 @@
 #include "record_int.h"
 
 /*
+ * --capture: the command's stdin, stdout and stderr on /dev/null. Returns
+ * a copy of the old stderr, closed on exec, for the message of an exec
+ * that fails; -1 on an error (errno).
+ */
+static int capture_stdio(void)
+{
+	int null, err;
+
+	err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (err < 0 || null < 0)
+		return -1;
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(null, fd) < 0)
+			return -1;
+	close(null);
+	return err;
+}
+
+/*
  * record -- COMMAND: the child waits on a pipe until the sampler is
  * attached, so its very first Python frames are seen.
  */
-int launch__start(struct collector *c, char **argv)
+int launch__start(struct collector *c, char **argv, bool capture)
 {
 	int fds[2];
 	pid_t pid;
@@ -30,14 +50,19 @@ int launch__start(struct collector *c, char **argv)
 		return -errno;
 	}
 	if (!pid) {
+		int errfd = STDERR_FILENO;
 		char b;
 
 		close(fds[1]);
 		signal(SIGPIPE, SIG_DFL);	/* ignored here, not by the command */
+		if (capture && (errfd = capture_stdio()) < 0) {
+			fprintf(stderr, "pyspy-bpf: --capture: %s\n", strerror(errno));
+			_exit(127);
+		}
 		if (read(fds[0], &b, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
-		fprintf(stderr, "pyspy-bpf: cannot run '%s': %s\n", argv[0], strerror(errno));
+		dprintf(errfd, "pyspy-bpf: cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(fds[0]);

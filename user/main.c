@@ -30,7 +30,7 @@
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
        OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG, OPT_NATIVE_ALL, OPT_NONBLOCKING,
-       OPT_HIDEPROGRESS };
+       OPT_HIDEPROGRESS, OPT_CAPTURE };
 
 /* Last in every table, in this order, as getopt_long has always seen them. */
 #define COMMON_LONG_OPTS						\
@@ -58,6 +58,7 @@ static const struct option record_longopts[] = {
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "hideprogress", no_argument, NULL, OPT_HIDEPROGRESS },
+	{ "capture", no_argument, NULL, OPT_CAPTURE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "upload", required_argument, NULL, OPT_UPLOAD },
@@ -493,6 +494,9 @@ static int record_option(int c, void *ctx)
 	case OPT_HIDEPROGRESS:
 		o->hide_progress = true;
 		break;
+	case OPT_CAPTURE:
+		o->capture = true;
+		break;
 	case OPT_RINGBUF:
 		if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & (v - 1)))
 			return usage_error("invalid ring buffer size '%s': a power of two from 4096", optarg);
@@ -543,6 +547,8 @@ static int record_check(struct record_ctx *r)
 
 	if (o->keep && !o->interval)
 		return usage_error("--keep needs --interval%s", "");
+	if (o->capture && !o->command)
+		return usage_error("--capture goes with a command to start (-- COMMAND)%s", "");
 	if ((o->app_name || o->ntags) && !o->upload_url)
 		return usage_error("--app-name and --tag go with --upload%s", "");
 	if (o->upload_url) {

@@ -533,7 +533,7 @@ int cmd_record(struct record_opts *o)
 		pr_debug("start-up: %d target%s read at %.1f ms", o->npids, o->npids > 1 ? "s" : "",
 			 (mono_ns() - r.t0) / 1e6);
 	if (o->command) {
-		err = launch__start(&c, o->command);
+		err = launch__start(&c, o->command, o->capture);
 		if (err) {
 			pr_err("cannot start '%s': %s", o->command[0], strerror(-err));
 			goto cleanup;

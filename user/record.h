@@ -28,6 +28,7 @@ struct record_opts {
 	bool native_all;	/* ... every one, the eval loop's too, unmerged */
 	size_t ringbuf_bytes;
 	bool hide_progress;	/* no status line on a terminal */
+	bool capture;		/* -- COMMAND: its stdin, stdout, stderr on /dev/null */
 	const char *btf_path;
 	int argc;		/* the command line, for titles */
 	char **argv;

@@ -119,7 +119,7 @@ bool waiter__sleep(struct collector *c, uint64_t ns);
 void waiter__close(struct collector *c);
 
 /* launch.c */
-int launch__start(struct collector *c, char **argv);
+int launch__start(struct collector *c, char **argv, bool capture);
 void launch__go(struct collector *c);
 void launch__reap(struct collector *c);
 void launch__end(struct collector *c);

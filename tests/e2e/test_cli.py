@@ -421,3 +421,35 @@ def test_pyspy_spellings(profiler, interp_any, start_target, tmp_path):
     res = run_profiler(["dump", "--nonblocking", "-p", hex(t.pid)])
     assert res.returncode == 0, res.stderr
     assert "spin_chain.py" in res.stdout, res.stdout
+
+
+def test_capture_command_output(profiler, interp_any, tmp_path):
+    """record --capture -- COMMAND: the command's output goes nowhere (its
+    stdout and stderr on /dev/null, its stdin too), the profile is written
+    when it exits and its status passed on; an exec that fails still says
+    why; --capture without a command is refused."""
+    code = ("import sys, time\nsys.stdout.write('to-stdout\\n')\nsys.stderr.write('to-stderr\\n')\n"
+            "sys.stdout.write('stdin:%r\\n' % sys.stdin.read())\n"
+            "end = time.time() + 0.5\nwhile time.time() < end: pass\nsys.exit(3)\n")
+    out = tmp_path / "p.txt"
+    res = subprocess.run([PROFILER, "record", "--capture", "-f", "raw", "-o", str(out), "--",
+                          interp_any.path, "-c", code], input="typed", stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert res.returncode == 3, res.stderr
+    assert "to-std" not in res.stdout + res.stderr and "stdin" not in res.stdout, \
+        (res.stdout, res.stderr)
+    assert "wrote raw profile" in res.stderr, res.stderr
+    assert sum(c for _, c in parse_raw(out.read_text())) > 0, res.stderr
+    # Without --capture the same command's output passes through.
+    res = subprocess.run([PROFILER, "record", "-f", "raw", "-o", str(out), "--",
+                          interp_any.path, "-c", code], input="typed", stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert res.returncode == 3, res.stderr
+    assert "to-stdout" in res.stdout and "stdin:'typed'" in res.stdout, res.stdout
+    assert "to-stderr" in res.stderr, res.stderr
+    res = run_profiler(["record", "--capture", "-f", "raw", "-o", str(out), "--",
+                        str(tmp_path / "no-such-command")], timeout=60)
+    assert res.returncode == 127, res.stderr
+    assert "cannot run" in res.stderr and "no-such-command" in res.stderr, res.stderr
+    res = run_profiler(["record", "--capture", "-d", "1", "-f", "raw", "-o", str(out)])
+    assert res.returncode == 2 and "--capture" in res.stderr, res.stderr
