@@ -72,6 +72,12 @@ const char dump_help[] =
 	"  -n, --native            C frames too, merged with the Python frames\n"
 	"      --full-filenames    do not shorten file names\n";
 
+const char completions_help[] =
+	"completions: a completion script for SHELL (bash, zsh or fish), e.g.\n"
+	"  pyspy-bpf completions bash > /etc/bash_completion.d/pyspy-bpf\n"
+	"  pyspy-bpf completions zsh > \"${fpath[1]}/_pyspy-bpf\"\n"
+	"  pyspy-bpf completions fish > ~/.config/fish/completions/pyspy-bpf.fish\n";
+
 /* Accepted by every command (common_option). */
 const char common_help[] =
 	"      --nonblocking       accepted for py-spy's command lines: pyspy-bpf never\n"
