@@ -458,7 +458,7 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		if (o->locals && c->threads[i].addrs)
 			with_locals(p, fr, nf, frs, c->threads[i].addrs,
 				    c->threads[i].naddrs < h->nframes ? c->threads[i].naddrs : h->nframes,
-				    o->locals > 1 ? 1024 : 128);
+				    128 * (size_t)o->locals);
 		if (c->native && c->threads[i].nat && (err = with_native(c, a, h, frs,
 									  c->threads[i].nat, &fr, &nf)))
 			goto cleanup;

@@ -162,8 +162,11 @@ def test_top_command_in_tmux(profiler, interp_any, tmp_path):
 
 
 def test_dump_locals(profiler, interp, tmp_path):
-    """dump -l / -ll: every argument and local of a frame, as repr() shows it
-    (cut to the budget with "..."), on every interpreter."""
+    """dump -l / -ll / -lll: every argument and local of a frame, as repr()
+    shows it (subclasses of the builtins as their base), cut to 128 bytes
+    per -l with "..." (a string keeps its closing quote: 'abc'...); the
+    arguments are co_argcount's, as py-spy lists them; on every
+    interpreter."""
     from conftest import PROGRAMS
     p = subprocess.Popen([interp.path, os.path.join(PROGRAMS, "objects_target.py")],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -179,7 +182,7 @@ def test_dump_locals(profiler, interp, tmp_path):
                 _, name, arg, rep = line.split(" ", 3)
                 expected[name] = (arg == "1", rep)
         assert len(expected) > 30
-        for flag, budget in (("-l", 128), ("-ll", 1024)):
+        for flag, budget in (("-l", 128), ("-ll", 256), ("-lll", 384)):
             traces = json.loads(run_profiler(["dump", "-p", str(p.pid), flag, "--json"]).stdout)
             frames = [f for tr in traces for f in tr["frames"] if f["name"] == "objects_target"]
             assert len(frames) == 1, traces
@@ -189,9 +192,14 @@ def test_dump_locals(profiler, interp, tmp_path):
                 garg, grep = got[name]
                 assert garg == arg, (name, garg, arg)
                 if grep != rep:
-                    # Longer than the budget: cut, marked, and a prefix.
+                    # Longer than the budget: cut, marked, and a prefix;
+                    # a string's closing quote before the "...".
                     assert grep.endswith("...") and len(grep.encode("utf-8")) <= budget, (name, grep)
-                    assert rep.startswith(grep[:-3]), (name, grep, rep)
+                    assert len(rep.encode("utf-8")) > budget - 4, (name, grep, rep)
+                    quoted = rep[-1] in "'\"" and rep[0] in "'\"b"
+                    cut = grep[:-4] if quoted else grep[:-3]
+                    assert rep.startswith(cut), (name, grep, rep)
+                    assert not quoted or grep[-4] == rep[-1], (name, grep, rep)
         text = run_profiler(["dump", "-p", str(p.pid), "-l"]).stdout
         assert "        Arguments:" in text and "        Locals:" in text, text
     finally:
