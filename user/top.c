@@ -217,34 +217,116 @@ static void reset(struct top *t, uint64_t now_ns)
 	t->period_start = now_ns;
 }
 
-static uint64_t key_of(const struct entry *e, enum sort_col s)
+/* A row of the table: the entries that print the same, added up (one
+ * function in several processes: py-spy keys its rows by their text). */
+struct row {
+	const struct frame *f;
+	struct counts last, all;
+};
+
+/* What the comparisons need, set before each qsort (it takes no context). */
+static struct {
+	enum sort_col sort;
+	bool by_line, full_filenames;
+} g_view;
+
+static const char *file_of(const struct frame *f)
+{
+	const char *s = g_view.full_filenames ? f->filename : f->short_filename;
+
+	return s ? s : "";
+}
+
+static bool shows_line(const struct frame *f)
+{
+	return g_view.by_line && f->kind != FRAME_NATIVE && f->kind != FRAME_MARKER;
+}
+
+/* Equal when the rows print the same (draw_row()). */
+static int cmp_label(const void *x, const void *y)
+{
+	const struct frame *a = ((const struct row *)x)->f, *b = ((const struct row *)y)->f;
+	bool ma = a->kind == FRAME_MARKER, mb = b->kind == FRAME_MARKER;
+	int d;
+
+	if (a == b)
+		return 0;
+	if (ma != mb)
+		return ma - mb;
+	d = strcmp(a->name, b->name);
+	if (d || ma)
+		return d;
+	d = strcmp(file_of(a), file_of(b));
+	if (d)
+		return d;
+	if (shows_line(a) != shows_line(b))
+		return shows_line(a) - shows_line(b);
+	if (shows_line(a) && a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return 0;
+}
+
+static uint64_t key_of(const struct row *r, enum sort_col s)
 {
 	switch (s) {
 	case SORT_OWN:
-		return e->last.own;
+		return r->last.own;
 	case SORT_TOTAL:
-		return e->last.total;
+		return r->last.total;
 	case SORT_OWNTIME:
-		return e->all.own;
+		return r->all.own;
 	default:
-		return e->all.total;
+		return r->all.total;
 	}
 }
 
-static enum sort_col g_sort;
-
 /* The column chosen, then its other half (period or overall), then the name. */
-static int cmp_entry(const void *x, const void *y)
+static int cmp_row(const void *x, const void *y)
 {
-	const struct entry *a = *(const struct entry *const *)x;
-	const struct entry *b = *(const struct entry *const *)y;
-	enum sort_col other = g_sort ^ 2;
+	const struct row *a = x, *b = y;
+	enum sort_col other = g_view.sort ^ 2;
 
-	if (key_of(a, g_sort) != key_of(b, g_sort))
-		return key_of(a, g_sort) < key_of(b, g_sort) ? 1 : -1;
+	if (key_of(a, g_view.sort) != key_of(b, g_view.sort))
+		return key_of(a, g_view.sort) < key_of(b, g_view.sort) ? 1 : -1;
 	if (key_of(a, other) != key_of(b, other))
 		return key_of(a, other) < key_of(b, other) ? 1 : -1;
-	return strcmp(a->f->name, b->f->name);
+	return cmp_label(a, b);
+}
+
+/* The table's rows, merged and sorted; NULL when out of memory. */
+static struct row *table_rows(const struct top *t, size_t *n)
+{
+	const struct table *tb = t->by_line ? &t->line : &t->func;
+	struct row *rows = calloc(hashmap__size(tb->m) + 1, sizeof(*rows));
+	size_t pos = 0, m = 0, i;
+	void *v;
+
+	if (!rows)
+		return NULL;
+	g_view.sort = t->sort;
+	g_view.by_line = t->by_line;
+	g_view.full_filenames = t->full_filenames;
+	for (i = 0; hashmap__next(tb->m, &pos, NULL, &v); i++) {
+		const struct entry *e = v;
+
+		rows[i] = (struct row){ .f = e->f, .last = e->last, .all = e->all };
+	}
+	if (i > 1)
+		qsort(rows, i, sizeof(*rows), cmp_label);
+	for (size_t j = 0; j < i; j++) {
+		if (m && !cmp_label(&rows[m - 1], &rows[j])) {
+			rows[m - 1].last.own += rows[j].last.own;
+			rows[m - 1].last.total += rows[j].last.total;
+			rows[m - 1].all.own += rows[j].all.own;
+			rows[m - 1].all.total += rows[j].all.total;
+		} else {
+			rows[m++] = rows[j];
+		}
+	}
+	if (m > 1)
+		qsort(rows, m, sizeof(*rows), cmp_row);
+	*n = m;
+	return rows;
 }
 
 /* Seconds with fewer decimals as they grow, as py-spy writes them. */
@@ -285,24 +367,24 @@ static void draw_head(const struct top *t, const struct screen *sc, const struct
 	printf("%s%9s%s%s", s, "OwnTime", *s ? sc->plain : "", *s ? sc->rev : "");
 	s = t->sort == SORT_TOTALTIME ? sc->bold : "";
 	printf("%s%11s%s%s", s, "TotalTime", *s ? sc->plain : "", *s ? sc->rev : "");
-	printf("%-*s%s%s", sc->width > 35 ? sc->width - 35 : 0,
+	/* The reversed bar spans the line; on a pipe, no trailing blanks. */
+	printf("%-*s%s%s", *sc->rev && sc->width > 35 ? sc->width - 35 : 0,
 	       t->by_line ? "  Function (filename:line)" : "  Function (filename)", sc->plain,
 	       sc->eol);
 }
 
-static void draw_row(const struct top *t, const struct screen *sc, const struct entry *e)
+static void draw_row(const struct top *t, const struct screen *sc, const struct row *e)
 {
 	double pct = t->last_instants > 0 ? 100.0 / t->last_instants : 0;
 	const struct frame *f = e->f;
-	const char *file = t->full_filenames ? f->filename : f->short_filename;
 	char fn[4096], shown[4 * sizeof(fn)], own[32], total[32];
 
 	if (f->kind == FRAME_MARKER)
 		snprintf(fn, sizeof(fn), "%s", f->name);
-	else if (t->by_line && f->kind != FRAME_NATIVE)
-		snprintf(fn, sizeof(fn), "%s (%s:%d)", f->name, file, f->line);
+	else if (shows_line(f))
+		snprintf(fn, sizeof(fn), "%s (%s:%d)", f->name, file_of(f), f->line);
 	else
-		snprintf(fn, sizeof(fn), "%s (%s)", f->name, file);
+		snprintf(fn, sizeof(fn), "%s (%s)", f->name, file_of(f));
 	/* Names come from the targets: escaped, then cut to the column
 	 * between whole characters and escapes (textesc.h). */
 	textesc__cols(fn, sc->width > TOP_ROW_PREFIX ? sc->width - TOP_ROW_PREFIX : 0, shown,
@@ -345,13 +427,11 @@ static void draw_help(const struct screen *sc)
 
 void top__draw(struct top *t, uint64_t now_ns, const struct top_head *h)
 {
-	struct table *tb = t->by_line ? &t->line : &t->func;
 	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
 	struct screen sc = { .eol = "\n", .rev = "", .bold = "", .plain = "" };
-	struct entry **rows;
-	size_t n = 0, pos = 0, i;
+	struct row *rows;
+	size_t n = 0, i;
 	int max_rows;
-	void *v;
 
 	if (now_ns >= t->next_draw) {
 		period_close(t, now_ns);
@@ -366,20 +446,15 @@ void top__draw(struct top *t, uint64_t now_ns, const struct top_head *h)
 	sc.height = ws.ws_row > 8 ? ws.ws_row : 24;
 	sc.width = ws.ws_col > 40 ? ws.ws_col : 80;
 	max_rows = sc.height - (t->help ? TOP_LINES_AROUND_HELP : TOP_LINES_AROUND);
-	rows = calloc(hashmap__size(tb->m) + 1, sizeof(*rows));
+	rows = table_rows(t, &n);
 	if (!rows)
 		return;
-	while (hashmap__next(tb->m, &pos, NULL, &v))
-		rows[n++] = v;
-	g_sort = t->sort;
-	if (n > 1)
-		qsort(rows, n, sizeof(*rows), cmp_entry);
 
 	if (t->tty)
 		fputs("\033[H", stdout);
 	draw_head(t, &sc, h);
 	for (i = 0; i < n && (int)i < max_rows; i++)
-		draw_row(t, &sc, rows[i]);
+		draw_row(t, &sc, &rows[i]);
 	/* On a terminal the keys stay at the bottom, as py-spy keeps them. */
 	for (; t->tty && (int)i < max_rows; i++)
 		fputs(sc.eol, stdout);

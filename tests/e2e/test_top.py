@@ -238,3 +238,17 @@ def test_top_help_and_lines(profiler, interp_any, start_target, pane):
     p.keys("l")
     p.wait_for(lambda s: "Function (filename)" in s and row(s, "level_d (spin_chain.py)"),
                "level_d by function")
+
+
+def test_top_several_processes(profiler, interp_any, start_target, pane):
+    """Several -p: the header lists them, and one function of both is one
+    row, as py-spy keys its rows by their text."""
+    one = start_target(interp_any, "spin_chain.py", [120])
+    two = start_target(interp_any, "spin_chain.py", [120])
+    p = pane("%s top -p %d -p %d --delay %s" % (profiler, one.pid, two.pid, DELAY))
+    head = "Collecting samples from 2 processes (pids %d, %d)" % (one.pid, two.pid)
+    screen = p.wait_for(own("level_d (spin_chain.py)"), "level_d's row")
+    assert head in screen.splitlines(), screen
+    assert re.search(r"Threads: 2, Processes 2$", screen, re.M), screen
+    labels = [r.label for r in rows(screen)]
+    assert sorted(labels) == sorted(set(labels)), screen
