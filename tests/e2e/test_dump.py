@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""dump, top and --idle: sleeping threads read without stopping anything."""
+"""dump and --idle: sleeping threads read without stopping anything (top:
+test_top.py)."""
 import json
 import os
 import subprocess
@@ -97,68 +98,6 @@ def test_idle_wall_clock(profiler, interp, start_target, tmp_path):
     total = sum(leaf.values())
     assert total, leaf
     assert leaf.get("rest", 0) <= 0.05 * total + 3, leaf
-
-
-def test_top_in_tmux(profiler, interp_any, start_target, tmp_path):
-    need(os.path.exists("/usr/bin/tmux"), "tmux is needed (scripts/install-deps)")
-    t = start_target(interp_any, "spin_chain.py", [60])
-    sock = "pyspy-test-%d" % os.getpid()
-    tmux = ["tmux", "-L", sock]
-    subprocess.check_call(tmux + ["new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
-                                  "%s top -p %d --delay 0.3; sleep 30" % (profiler, t.pid)])
-    try:
-        screen = ""
-        for _ in range(50):
-            time.sleep(0.2)
-            screen = subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "top"],
-                                             universal_newlines=True)
-            if "level_d" in screen and "Samples:" in screen:
-                break
-        rows = [l for l in screen.splitlines() if "%" in l and "(" in l and "Own" not in l]
-        assert rows and "level_d" in rows[0], screen
-        assert len(screen.splitlines()) <= 24
-        subprocess.check_call(tmux + ["send-keys", "-t", "top", "L"])
-        time.sleep(1)
-        screen = subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "top"],
-                                         universal_newlines=True)
-        assert "Function (filename)" in screen and "level_d (spin_chain.py)" in screen, screen
-        subprocess.check_call(tmux + ["send-keys", "-t", "top", "q"])
-        time.sleep(1)
-        screen = subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "top"],
-                                         universal_newlines=True)
-        assert "Samples:" not in screen, screen  # the terminal was given back
-    finally:
-        subprocess.call(tmux + ["kill-server"])
-
-
-def test_top_command_in_tmux(profiler, interp_any, tmp_path):
-    """top -- COMMAND: the command is started and watched; when it exits,
-    so does top, with the command's exit status (py-spy's top does)."""
-    from conftest import PROGRAMS
-    need(os.path.exists("/usr/bin/tmux"), "tmux is needed (scripts/install-deps)")
-    sock = "pyspy-test-cmd-%d" % os.getpid()
-    tmux = ["tmux", "-L", sock]
-    done = tmp_path / "status"
-    subprocess.check_call(tmux + [
-        "new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
-        "%s top --delay 0.3 -- %s %s 4; echo $? > %s; sleep 30" % (
-            profiler, interp_any.path, os.path.join(PROGRAMS, "spin_chain.py"), done)])
-    try:
-        screen = ""
-        for _ in range(100):
-            time.sleep(0.2)
-            screen = subprocess.check_output(tmux + ["capture-pane", "-p", "-t", "top"],
-                                             universal_newlines=True)
-            if "level_d" in screen and "Samples:" in screen:
-                break
-        assert "level_d (spin_chain.py:" in screen, screen
-        for _ in range(300):
-            if done.exists() and done.read_text().strip():
-                break
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0", screen
-    finally:
-        subprocess.call(tmux + ["kill-server"])
 
 
 def test_dump_locals(profiler, interp, tmp_path):

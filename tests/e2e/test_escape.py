@@ -30,8 +30,9 @@ NAMES = _load_names()
 # The command line as /proc shows it: NULs and newlines become spaces.
 ARGV_SHOWN = NAMES.ARGV.replace("\n", " ")
 TOP_DELAY = "0.3"
-# What top writes itself on a terminal: alternate screen, cursor, home, clear.
-TOP_OWN = re.compile(rb"\x1b\[(\?1049[hl]|\?25[hl]|H|K|J)")
+# What top writes itself on a terminal: alternate screen, cursor, home,
+# clear, and the attributes of its header (reverse, bold, back to plain).
+TOP_OWN = re.compile(rb"\x1b\[(\?1049[hl]|\?25[hl]|H|K|J|[17]?m)")
 BIDI = set(range(0x202a, 0x202f)) | set(range(0x2066, 0x206a)) | {0x61c, 0x200e, 0x200f,
                                                                    0x2028, 0x2029}
 
