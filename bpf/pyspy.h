@@ -12,9 +12,9 @@
 #endif
 
 /* Deepest stack recorded; deeper stacks are cut here and flagged truncated. */
-#define PY_MAX_FRAMES 2048
+#define PY_MAX_FRAMES 4096
 /* Frames visited per sample, including skipped shim / non-code frames. */
-#define PY_MAX_WALK 4096
+#define PY_MAX_WALK 8192
 /* Thread states visited when looking for the sampled thread's. */
 #define PY_MAX_THREADS 1024
 /* Thread states the task iterator indexes per process and pass: it walks
