@@ -141,8 +141,10 @@ def test_threads_merged_unless_asked(profiler, interp, start_target, tmp_path):
         assert work, (text, err)
         if threads:
             roots = set(s[0] for s in work)
-            # py-spy's root: the kernel's thread id and the thread's name.
-            assert all(re.match(r"thread \(\d+\): Thread-\d+", r) for r in roots), roots
+            # py-spy's root: the kernel's thread id and the thread's name
+            # (threading's, or the kernel's for a thread too short-lived
+            # for threading's names to have been read).
+            assert all(re.match(r"thread \(\d+\): .", r) for r in roots), roots
         else:
             assert len(work) == len(set(work)), "stacks repeated:\n%s" % text
             # The collector kept them merged too, not one per thread.
