@@ -225,9 +225,12 @@ static uint64_t stack_hash(const struct stack_trace *st)
 	uint64_t hdr[5] = { (uint64_t)st->pid, st->thread_id, (uint64_t)st->os_thread_id,
 			    (uint64_t)st->active << 1 | st->owns_gil,
 			    (uint64_t)(uintptr_t)st->thread_name ^ (uint64_t)(uintptr_t)st->cmdline };
+	uint64_t h = hash_bytes(st->frames, st->nframes * sizeof(st->frames[0]),
+				hash_bytes(hdr, sizeof(hdr), 2));
 
-	return hash_bytes(st->frames, st->nframes * sizeof(st->frames[0]),
-			  hash_bytes(hdr, sizeof(hdr), 2));
+	if (st->nancestors)
+		h = hash_bytes(st->ancestors, st->nancestors * sizeof(st->ancestors[0]), h);
+	return h;
 }
 
 static bool same_stack(const struct stack_trace *x, const struct stack_trace *y)
@@ -236,7 +239,10 @@ static bool same_stack(const struct stack_trace *x, const struct stack_trace *y)
 	       x->os_thread_id == y->os_thread_id && x->active == y->active &&
 	       x->owns_gil == y->owns_gil && x->thread_name == y->thread_name &&
 	       x->cmdline == y->cmdline && x->nframes == y->nframes &&
-	       !memcmp(x->frames, y->frames, x->nframes * sizeof(x->frames[0]));
+	       x->nancestors == y->nancestors &&
+	       !memcmp(x->frames, y->frames, x->nframes * sizeof(x->frames[0])) &&
+	       (!x->nancestors ||
+		!memcmp(x->ancestors, y->ancestors, x->nancestors * sizeof(x->ancestors[0])));
 }
 
 int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count, uint64_t ts_ns)
@@ -269,12 +275,17 @@ int agg__add(struct agg *a, const struct stack_trace *st, uint64_t count, uint64
 		a->order = o;
 		a->cap = cap;
 	}
-	e = malloc(sizeof(*e) + st->nframes * sizeof(e->frames[0]));
+	/* The ancestors' frames follow the stack's in the same block. */
+	e = malloc(sizeof(*e) + (st->nframes + st->nancestors) * sizeof(e->frames[0]));
 	if (!e)
 		return -ENOMEM;
 	memcpy(e->frames, st->frames, st->nframes * sizeof(e->frames[0]));
+	if (st->nancestors)
+		memcpy(e->frames + st->nframes, st->ancestors,
+		       st->nancestors * sizeof(e->frames[0]));
 	e->st = key;
 	e->st.frames = e->frames;
+	e->st.ancestors = e->frames + st->nframes;
 	e->st.count = count;
 	e->next = head;
 	e->idx = a->n;

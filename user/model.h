@@ -46,6 +46,11 @@ struct stack_trace {
 	unsigned int nframes;
 	uint64_t count;		/* samples with exactly this stack */
 	const char *cmdline;	/* the process's command line */
+	/* With -s: the process frames of its profiled ancestors, root first
+	 * (FRAME_MARKER frames named as the process roots are), under which
+	 * the writers nest the process's own root as py-spy does. */
+	const struct frame *const *ancestors;
+	unsigned int nancestors;
 };
 
 #endif

@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Trace Event Format (chrome://tracing, Perfetto): per thread, its samples in
- * time order; a frame begins (B) where a sample's root-first stack first has
- * it and ends (E) where a later sample no longer does, so the events nest.
+ * Trace Event Format (chrome://tracing, Perfetto) as py-spy writes it: a
+ * JSON list of events; per thread, its samples in time order, a frame
+ * begins (B) where a sample's root-first stack first has it and ends (E)
+ * where a later sample no longer does, so the events nest. Frames are
+ * compared by function, file and line (line 0 with --nolineno), so a slice
+ * lasts while they stay. Each event names the function alone, with the
+ * file and line in its args.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include "json.h"
 #include "out_common.h"
+
+/* py-spy's category of every event. */
+#define CATEGORY "py-spy"
 
 /* A thread unseen for this many sampling periods was off CPU: end its frames. */
 #define GAP_PERIODS 3
@@ -38,14 +45,23 @@ static int cmp_order(const void *x, const void *y)
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
-static void event_head(struct ct *c, char ph, const struct out_thread *t, uint64_t ts)
+/* The keys in py-spy's order: args, cat, name, ph, pid, tid, ts. */
+static void event(struct ct *c, char ph, const struct out_thread *t, uint64_t ts,
+		  const char *name, const char *filename, int line)
 {
 	/* Microseconds since sampling started; samples are on the same clock. */
-	double us = ts > c->o->start_mono_ns ? (ts - c->o->start_mono_ns) / 1e3 : 0;
+	uint64_t us = ts > c->o->start_mono_ns ? (ts - c->o->start_mono_ns) / 1000 : 0;
 
-	fprintf(c->f, "%s{\"ph\":\"%c\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f", c->first ? "" : ",\n",
-		ph, t->pid, t->tid, us);
+	fputs(c->first ? "{\"args\":{\"filename\":" : ",\n{\"args\":{\"filename\":", c->f);
 	c->first = false;
+	json__str(c->f, filename);
+	if (line >= 0)
+		fprintf(c->f, ",\"line\":%d},\"cat\":\"" CATEGORY "\",\"name\":", line);
+	else
+		fputs(",\"line\":null},\"cat\":\"" CATEGORY "\",\"name\":", c->f);
+	json__str(c->f, name);
+	fprintf(c->f, ",\"ph\":\"%c\",\"pid\":%d,\"tid\":%d,\"ts\":%" PRIu64 "}", ph, t->pid,
+		t->tid, us);
 }
 
 static void frame_event(struct ct *c, char ph, const struct out_thread *t, uint64_t ts,
@@ -53,20 +69,8 @@ static void frame_event(struct ct *c, char ph, const struct out_thread *t, uint6
 {
 	const struct frame *fr = view__frame(c->v, id);
 
-	event_head(c, ph, t, ts);
-	fputs(",\"name\":", c->f);
-	json__str(c->f, view__label(c->v, id));
-	if (ph == 'B') {
-		fprintf(c->f, ",\"cat\":\"%s\"",
-			fr->kind == FRAME_PYTHON ? "python" :
-			fr->kind == FRAME_NATIVE ? "native" : "marker");
-		if (fr->kind != FRAME_MARKER && fr->filename[0]) {
-			fputs(",\"args\":{\"file\":", c->f);
-			json__str(c->f, fr->filename);
-			fprintf(c->f, ",\"line\":%d}", fr->line);
-		}
-	}
-	putc('}', c->f);
+	/* No line with --nolineno: null, as py-spy writes it. */
+	event(c, ph, t, ts, fr->name, fr->filename, c->o->nolineno ? -1 : fr->line);
 }
 
 /* Ends the frames of prev that cur does not share and begins cur's new ones. */
@@ -83,22 +87,30 @@ static void step(struct ct *c, const struct out_thread *t, uint64_t ts, const ui
 		frame_event(c, 'B', t, ts, cur[i]);
 }
 
+/* A name per process and per thread, before their events: the thread's is
+ * "TID: NAME", as py-spy's is (its number being Python's thread id). */
 static void metadata(struct ct *c, const struct out_thread *threads, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct out_thread *t = &threads[i];
+		char *s = NULL;
 
 		if (!i || t->pid != threads[i - 1].pid) {
-			fprintf(c->f, "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,"
-				"\"tid\":0,\"args\":{\"name\":", c->first ? "" : ",\n", t->pid);
+			fprintf(c->f, "%s{\"args\":{\"name\":", c->first ? "" : ",\n");
 			json__str(c->f, t->cmdline);
-			fputs("}}", c->f);
+			fprintf(c->f, "},\"cat\":\"" CATEGORY "\",\"name\":\"process_name\","
+				"\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"ts\":0}", t->pid, t->pid);
 			c->first = false;
 		}
-		fprintf(c->f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
-			"\"args\":{\"name\":", t->pid, t->tid);
-		json__str(c->f, t->name);
-		fputs("}}", c->f);
+		fputs(",\n{\"args\":{\"filename\":\"\",\"line\":null,\"name\":", c->f);
+		if (t->name[0] && asprintf(&s, "%d: %s", t->tid, t->name) >= 0) {
+			json__str(c->f, s);
+			free(s);
+		} else {
+			fprintf(c->f, "\"%d\"", t->tid);
+		}
+		fprintf(c->f, "},\"cat\":\"" CATEGORY "\",\"name\":\"thread_name\",\"ph\":\"M\","
+			"\"pid\":%d,\"tid\":%d,\"ts\":0}", t->pid, t->tid);
 	}
 }
 
@@ -177,11 +189,15 @@ int write_chrometrace(FILE *f, const struct agg *a, const struct output_opts *o)
 	const struct agg_sample *tl;
 	uint32_t *thread_of = NULL;
 	struct view *v = NULL;
+	/* Frames carry the full file name, as py-spy's do; frames that show
+	 * the same are one, so a slice merges by comparing ids. */
+	struct output_opts full = *o;
 	size_t nthreads = 0, n;
 	int err;
 
+	full.full_filenames = true;
 	c.period_ns = o->rate ? 1000000000ULL / o->rate : 10000000ULL;
-	err = view__new(a, o, &v);
+	err = view__new(a, &full, &v);
 	if (!err)
 		err = threads__group(a, &threads, &nthreads, &thread_of);
 	if (err)
@@ -189,7 +205,7 @@ int write_chrometrace(FILE *f, const struct agg *a, const struct output_opts *o)
 	c.v = v;
 	tl = agg__timeline(a, &n);
 
-	fputs("{\"traceEvents\":[\n", f);
+	putc('[', f);
 	metadata(&c, threads, nthreads);
 	if (tl)
 		err = from_timeline(&c, tl, n, threads, thread_of);
@@ -197,14 +213,7 @@ int write_chrometrace(FILE *f, const struct agg *a, const struct output_opts *o)
 		from_totals(&c, a, threads, nthreads);
 	if (err)
 		goto cleanup;
-	fputs("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"exporter\":", f);
-	json__str(f, "pyspy-bpf " PYSPY_VERSION);
-	if (o->command) {
-		fputs(",\"command\":", f);
-		json__str(f, o->command);
-	}
-	fprintf(f, ",\"rate\":\"%u\",\"timeline\":\"%s\"}}\n", o->rate,
-		tl ? "samples" : "aggregated");
+	fputs("]\n", f);
 	if (ferror(f))
 		err = -EIO;
 cleanup:

@@ -17,17 +17,25 @@ int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, 
 	return snprintf(buf, len, "%s (%s:%d)", fr->name, file, fr->line);
 }
 
-int process_root__text(const struct stack_trace *st, char *buf, size_t len)
+int process_frame__text(int pid, int ns_pid, const char *cmdline, char *buf, size_t len)
 {
-	if (st->ns_pid && st->ns_pid != st->pid)
-		return snprintf(buf, len, "process %d (%d in its namespace):\"%s\"", st->pid,
-				st->ns_pid, st->cmdline);
-	return snprintf(buf, len, "process %d:\"%s\"", st->pid, st->cmdline);
+	if (ns_pid && ns_pid != pid)
+		return snprintf(buf, len, "process %d (%d in its namespace):\"%s\"", pid, ns_pid,
+				cmdline);
+	return snprintf(buf, len, "process %d:\"%s\"", pid, cmdline);
 }
 
+int process_root__text(const struct stack_trace *st, char *buf, size_t len)
+{
+	return process_frame__text(st->pid, st->ns_pid, st->cmdline, buf, len);
+}
+
+/* py-spy's: the kernel's thread id, and the name when the thread has one. */
 int thread_root__text(const struct stack_trace *st, char *buf, size_t len)
 {
-	return snprintf(buf, len, "thread (0x%" PRIx64 "): %s", st->thread_id, st->thread_name);
+	if (!st->thread_name || !st->thread_name[0])
+		return snprintf(buf, len, "thread (%d)", st->os_thread_id);
+	return snprintf(buf, len, "thread (%d): %s", st->os_thread_id, st->thread_name);
 }
 
 struct view {
@@ -101,19 +109,27 @@ static int frame_id(struct view *v, const struct frame *fr, uint32_t *id)
 	return err;
 }
 
+/* A synthetic root by its text: a process is one frame whether it is the
+ * root of its own stacks or an ancestor of another's. */
+static int marker_id(struct view *v, const char *text, uint32_t *id)
+{
+	const struct frame *s = agg__frame(v->shown, text, "", "", 0, FRAME_MARKER);
+
+	return s ? shown_id(v, s, id) : -ENOMEM;
+}
+
 static int root_id(struct view *v, const struct stack_trace *st,
 		   int (*text)(const struct stack_trace *, char *, size_t), uint32_t *id)
 {
-	const struct frame *s;
-	int len = text(st, NULL, 0);
+	int len = text(st, NULL, 0), err;
 	char *buf = malloc(len + 1);
 
 	if (!buf)
 		return -ENOMEM;
 	text(st, buf, len + 1);
-	s = agg__frame(v->shown, buf, "", "", 0, FRAME_MARKER);
+	err = marker_id(v, buf, id);
 	free(buf);
-	return s ? shown_id(v, s, id) : -ENOMEM;
+	return err;
 }
 
 int view__new(const struct agg *a, const struct output_opts *o, struct view **out)
@@ -133,7 +149,7 @@ int view__new(const struct agg *a, const struct output_opts *o, struct view **ou
 	if (!v->shown || !v->ids || !v->off)
 		goto fail;
 	for (idx = 0; idx < v->nstacks; idx++)
-		total += agg__stack(a, idx)->nframes + 2;
+		total += agg__stack(a, idx)->nframes + agg__stack(a, idx)->nancestors + 2;
 	v->stack_ids = malloc((total + 1) * sizeof(*v->stack_ids));
 	if (!v->stack_ids)
 		goto fail;
@@ -141,6 +157,11 @@ int view__new(const struct agg *a, const struct output_opts *o, struct view **ou
 		const struct stack_trace *st = agg__stack(a, idx);
 
 		v->off[idx] = at;
+		for (unsigned int i = 0; o->process_roots && i < st->nancestors; i++) {
+			err = marker_id(v, st->ancestors[i]->name, &v->stack_ids[at++]);
+			if (err)
+				goto fail;
+		}
 		if (o->process_roots) {
 			err = root_id(v, st, process_root__text, &v->stack_ids[at++]);
 			if (err)

@@ -13,7 +13,8 @@
 #include "output.h"
 #include "textesc.h"	/* utf8__next(), utf8__put() */
 
-/* The text of the synthetic roots, as raw prints them. */
+/* The text of the synthetic roots, as raw prints them: a process's ancestors
+ * (with -s) are frames of the stack_trace, already named so. */
 int process_root__text(const struct stack_trace *st, char *buf, size_t len);
 int thread_root__text(const struct stack_trace *st, char *buf, size_t len);
 

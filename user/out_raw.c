@@ -61,6 +61,10 @@ static char *stack_text(const struct stack_trace *st, const struct output_opts *
 		memcpy(buf + n, s, l_ + 1);                                \
 		n += l_;                                                   \
 	} while (0)
+	for (i = 0; o->process_roots && i < (int)st->nancestors; i++) {
+		clean(st->ancestors[i]->name, esc, sizeof(esc));
+		APPEND(esc);
+	}
 	if (o->process_roots) {
 		process_root__text(st, tmp, sizeof(tmp));
 		clean(tmp, esc, sizeof(esc));

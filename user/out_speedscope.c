@@ -2,7 +2,8 @@
 /*
  * speedscope's file format (https://www.speedscope.app/file-format-schema.json):
  * one shared frame table and a "sampled" profile per thread, each distinct
- * stack once with its samples' time as the weight, as py-spy writes it.
+ * stack once with its samples' time as the weight, as py-spy writes it:
+ * profiles named by thread, frames with the full file name.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,16 +23,18 @@ static void frame_json(FILE *f, const struct frame *fr)
 	putc('}', f);
 }
 
+/* py-spy's: Thread 18037 "MainThread", with the process first when there
+ * are several. */
 static void profile_name(FILE *f, const struct out_thread *t, bool with_process)
 {
 	char *s = NULL;
 	int n;
 
 	if (with_process)
-		n = asprintf(&s, "pid %d %s thread %d %s", t->pid, t->cmdline, t->tid, t->name);
+		n = asprintf(&s, "Process %d Thread %d \"%s\"", t->pid, t->tid, t->name);
 	else
-		n = asprintf(&s, "thread %d %s", t->tid, t->name);
-	json__str(f, n < 0 ? "thread" : s);
+		n = asprintf(&s, "Thread %d \"%s\"", t->tid, t->name);
+	json__str(f, n < 0 ? "Thread" : s);
 	if (n >= 0)
 		free(s);
 }
@@ -45,9 +48,12 @@ int write_speedscope(FILE *f, const struct agg *a, const struct output_opts *o)
 	double period = o->rate ? 1.0 / o->rate : 1.0;
 	const char *unit = o->rate ? "seconds" : "none";
 	bool with_process;
+	/* Frames carry the full file name, as py-spy's do. */
+	struct output_opts full = *o;
 	int err;
 
-	err = view__new(a, o, &v);
+	full.full_filenames = true;
+	err = view__new(a, &full, &v);
 	if (!err)
 		err = threads__group(a, &threads, &nthreads, NULL);
 	if (err)

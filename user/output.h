@@ -51,6 +51,9 @@ int write_speedscope(FILE *f, const struct agg *a, const struct output_opts *o);
 int write_chrometrace(FILE *f, const struct agg *a, const struct output_opts *o);
 /* gzip-compressed profile.proto. */
 int write_pprof(FILE *f, const struct agg *a, const struct output_opts *o);
+/* The name of a process's root frame: process PID:"CMDLINE" (py-spy's), with
+ * the pid in its own namespace when that differs. */
+int process_frame__text(int pid, int ns_pid, const char *cmdline, char *buf, size_t len);
 /* Appends the text of a frame as the collapsed format shows it. */
 int frame__text(const struct frame *fr, const struct output_opts *o, char *buf, size_t len);
 

@@ -538,7 +538,7 @@ int cmd_record(struct record_opts *o)
 			pr_err("cannot start '%s': %s", o->command[0], strerror(-err));
 			goto cleanup;
 		}
-		targets__add_family(&c, c.child);
+		targets__add_family(&c, c.child, 0);
 		targets__schedule(&c, c.child);
 	}
 	if (start_sampler(&c, &r)) {

@@ -50,7 +50,8 @@ struct collector {
 	struct hashmap *procs;		/* pid -> struct py_process */
 	struct hashmap *pending;	/* pid -> struct pending */
 	struct hashmap *refused;	/* pid -> start time, warned once */
-	struct hashmap *family;		/* -p / command pids and, with -s, descendants */
+	struct hashmap *family;		/* pid -> struct member (targets.c): -p / command
+					 * pids and, with -s, their descendants */
 	pid_t child;			/* the command started, 0 if none */
 	int child_status;		/* its wait status, once reaped */
 	bool child_done;
@@ -97,7 +98,11 @@ int targets__add(struct collector *c, struct py_process *p);
 int targets__try_attach(struct collector *c, pid_t pid, bool loud);
 void targets__schedule(struct collector *c, pid_t pid);
 void targets__run_pending(struct collector *c);
-void targets__add_family(struct collector *c, pid_t pid);
+void targets__add_family(struct collector *c, pid_t pid, pid_t ppid);
+/* With -s: the process frames of pid's ancestors in the family, root first,
+ * interned in c->agg; how many (at most max). */
+unsigned int targets__ancestors(struct collector *c, pid_t pid, const struct frame **out,
+				unsigned int max);
 void targets__on_fork(struct collector *c, pid_t ppid, pid_t pid);
 void targets__defer_change(struct collector *c, pid_t pid, bool exec);
 void targets__apply_changes(struct collector *c);

@@ -15,6 +15,10 @@
 #include "textesc.h"
 #include "top.h"
 
+/* Process frames above a process's own with -s: deeper trees are cut at
+ * the root side (a reused pid could even make a cycle). */
+#define ANCESTORS_MAX 64
+
 const struct frame **sink__stack(struct collector *c, struct py_process *p,
 				 const struct py_stack_hdr *h, const struct py_frame_rec *frs,
 				 bool function_lines, unsigned int *n)
@@ -61,6 +65,12 @@ void sink__aggregate(struct collector *c, struct py_process *p, const struct py_
 	st.frames = frames;
 	st.nframes = n;
 	st.cmdline = p->cmdline;
+	if (c->o->subprocesses) {
+		static const struct frame *ancestors[ANCESTORS_MAX];
+
+		st.ancestors = ancestors;
+		st.nancestors = targets__ancestors(c, p->pid, ancestors, ANCESTORS_MAX);
+	}
 	if (!agg__add(c->agg, &st, 1, h->ts))
 		c->written++;
 }

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "exitcode.h"
 #include "log.h"
+#include "output.h"
 #include "record_int.h"
 
 /*
@@ -166,15 +167,110 @@ static bool is_followed(struct collector *c, pid_t pid)
 	return targets__host_wide(c) || hashmap__get(c->family, pid);
 }
 
-void targets__add_family(struct collector *c, pid_t pid)
+/* A process of the family: -p targets and the command, and with -s what
+ * they start, each with its parent for the nesting of process roots. */
+struct member {
+	pid_t ppid;		/* 0: a -p target or the command */
+	char *text;		/* its process frame's name; NULL until wanted */
+	uint64_t gen;		/* agg__gen() of the aggregate frame was made in */
+	const struct frame *frame;
+};
+
+static void member_free(struct member *m)
 {
-	if (hashmap__size(c->family) < PY_MAX_PROCS)
-		hashmap__put(c->family, pid, (void *)1);
+	if (m)
+		free(m->text);
+	free(m);
+}
+
+void targets__add_family(struct collector *c, pid_t pid, pid_t ppid)
+{
+	struct member *m = hashmap__get(c->family, pid);
+
+	if (m) {
+		/* A pid reused before its exit was read: a new process. */
+		free(m->text);
+		*m = (struct member){ .ppid = ppid };
+		return;
+	}
+	if (hashmap__size(c->family) >= PY_MAX_PROCS || !(m = calloc(1, sizeof(*m))))
+		return;
+	m->ppid = ppid;
+	if (hashmap__put(c->family, pid, m))
+		free(m);
+}
+
+/*
+ * The name of a member's process frame, made the first time a descendant
+ * is sampled (a parent waits for its child, so it still runs) and kept: the
+ * command line of a known Python process, else the one /proc shows.
+ */
+static const char *member_text(struct collector *c, pid_t pid, struct member *m)
+{
+	struct py_process *p = hashmap__get(c->procs, pid);
+	static char cmdline[CMDLINE_MAX];
+	pid_t ns_pid;
+	int len;
+
+	if (m->text)
+		return m->text;
+	if (p) {
+		len = process_frame__text(pid, p->ns_pid, p->cmdline, NULL, 0);
+		if (len >= 0 && (m->text = malloc(len + 1)))
+			process_frame__text(pid, p->ns_pid, p->cmdline, m->text, len + 1);
+		return m->text;
+	}
+	if (read_cmdline(pid, cmdline, sizeof(cmdline)) < 0)
+		cmdline[0] = 0;
+	ns_pid = proc_ns_pid(pid);
+	len = process_frame__text(pid, ns_pid, cmdline, NULL, 0);
+	if (len >= 0 && (m->text = malloc(len + 1)))
+		process_frame__text(pid, ns_pid, cmdline, m->text, len + 1);
+	return m->text;
+}
+
+unsigned int targets__ancestors(struct collector *c, pid_t pid, const struct frame **out,
+				unsigned int max)
+{
+	struct member *m = hashmap__get(c->family, pid);
+	unsigned int n = 0, i;
+
+	/* Bounded: a reused pid could make the parents a cycle. */
+	while (m && m->ppid && n < max) {
+		pid_t ppid = m->ppid;
+
+		m = hashmap__get(c->family, ppid);
+		if (!m)
+			break;
+		if (m->gen != agg__gen(c->agg)) {
+			const char *text = member_text(c, ppid, m);
+
+			m->frame = text ? agg__frame(c->agg, text, "", "", 0, FRAME_MARKER) : NULL;
+			m->gen = m->frame ? agg__gen(c->agg) : 0;
+		}
+		if (!m->frame)
+			break;
+		out[n++] = m->frame;
+	}
+	for (i = 0; i < n / 2; i++) {
+		const struct frame *t = out[i];
+
+		out[i] = out[n - 1 - i];
+		out[n - 1 - i] = t;
+	}
+	return n;
 }
 
 static void apply_change(struct collector *c, pid_t pid, bool exec)
 {
 	if (exec) {
+		struct member *m = hashmap__get(c->family, pid);
+
+		/* Its descendants' process frame shows its new command line. */
+		if (m) {
+			free(m->text);
+			*m = (struct member){ .ppid = m->ppid };
+		}
 		/* The old image is gone; the new one may be Python (later). */
 		if (hashmap__get(c->procs, pid) || is_followed(c, pid)) {
 			drop_process(c, pid);
@@ -186,7 +282,7 @@ static void apply_change(struct collector *c, pid_t pid, bool exec)
 	free(hashmap__del(c->pending, pid));
 	hashmap__del(c->refused, pid);
 	if (pid != c->child)
-		hashmap__del(c->family, pid);
+		member_free(hashmap__del(c->family, pid));
 }
 
 /*
@@ -276,7 +372,7 @@ void targets__on_fork(struct collector *c, pid_t ppid, pid_t pid)
 	struct py_process *parent, *child;
 
 	if (c->o->subprocesses && hashmap__get(c->family, ppid))
-		targets__add_family(c, pid);
+		targets__add_family(c, pid, ppid);
 	parent = hashmap__get(c->procs, ppid);
 	if (!parent || !is_followed(c, pid))
 		return;
@@ -302,7 +398,7 @@ int targets__check_pids(struct collector *c)
 	int i, err;
 
 	for (i = 0; i < o->npids; i++)
-		targets__add_family(c, o->pids[i]);
+		targets__add_family(c, o->pids[i], 0);
 	for (i = 0; i < o->npids; i++) {
 		struct py_process *p;
 		char why[256];
@@ -339,5 +435,10 @@ void targets__free(struct collector *c)
 		pos = 0;
 		while (hashmap__next(c->pending, &pos, NULL, &v))
 			free(v);
+	}
+	if (c->family) {
+		pos = 0;
+		while (hashmap__next(c->family, &pos, NULL, &v))
+			member_free(v);
 	}
 }

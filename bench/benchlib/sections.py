@@ -387,7 +387,7 @@ def _first_sample_us(path, pid):
             doc = json.load(f)
     except (OSError, ValueError):
         return None
-    ts = [e["ts"] for e in doc.get("traceEvents", [])
+    ts = [e["ts"] for e in (doc if isinstance(doc, list) else [])
           if e.get("ph") == "B" and e.get("pid") == pid and "ts" in e]
     return min(ts) if ts else None
 

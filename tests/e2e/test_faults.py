@@ -357,10 +357,10 @@ def test_thread_churn(profiler, interp_any, start_target, tmp_path):
     wrong = []
     idents = set()
     for frames, count in parse_raw(out.read_text()):
-        m = re.match(r"thread \(0x([0-9a-f]+)\)", frames[0])
+        m = re.match(r"thread \((\d+)\)", frames[0])
         assert m, frames[0]
         leaf = parse_frame(frames[-1])[0]
-        w = re.match(r"work_([0-9a-f]+)$", leaf)
+        w = re.match(r"work_(\d+)$", leaf)
         if not w:
             continue
         if w.group(1) == m.group(1):

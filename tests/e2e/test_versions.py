@@ -28,7 +28,7 @@ def thread_idents(target):
     names = {}
     for line in target.lines:
         _, name, ident = line.split()
-        names["0x%x" % int(ident)] = name
+        names[ident] = name
     return names
 
 
@@ -36,7 +36,7 @@ def per_thread(stacks, idents):
     """thread name -> list of (frames without the thread root, count)."""
     out = {}
     for frames, count in stacks:
-        m = re.match(r"thread \((0x[0-9a-f]+)\)", frames[0])
+        m = re.match(r"thread \((\d+)\)", frames[0])
         assert m, frames
         name = idents.get(m.group(1))
         if name:

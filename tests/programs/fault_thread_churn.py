@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Thread churn: for SECONDS (argv[1]), threads are started and joined
 # continuously, PARALLEL (argv[2]) at a time, each living 10-60 ms. Each
-# thread defines, with exec, a function named after its own pthread id
-# (work_<hex ident>) and spins in it, so a sample's leaf names the thread it
-# must be attributed to. pthread ids and kernel tids are reused by new
-# threads all the time.
+# thread defines, with exec, a function named after its own kernel thread id
+# (work_<tid>, Python 3.8+) and spins in it, so a sample's leaf names the
+# thread it must be attributed to. pthread ids and kernel tids are reused by
+# new threads all the time.
 # Prints "ready <pid>", then "threads <count>" when done.
 # Expected with -t: every stack whose leaf is work_<X> has the root
-# "thread (0x<X>)".
+# "thread (<X>): <name>".
 import os
 import random
 import sys
@@ -15,7 +15,7 @@ import threading
 import time
 
 SRC = """
-def work_%x(end):
+def work_%d(end):
     n = 0
     while clock() < end:
         n += 1
@@ -23,10 +23,10 @@ def work_%x(end):
 
 
 def body(ms):
-    ident = threading.current_thread().ident
+    tid = threading.get_native_id()
     ns = {"clock": time.time}
-    exec(SRC % ident, ns)
-    ns["work_%x" % ident](time.time() + ms / 1000.0)
+    exec(SRC % tid, ns)
+    ns["work_%d" % tid](time.time() + ms / 1000.0)
 
 
 if __name__ == "__main__":

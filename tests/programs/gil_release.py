@@ -3,7 +3,7 @@
 # C code over a large buffer in a loop: zlib.compress (argv[2] == "zlib",
 # releases the GIL on every version) or hashlib's sha256 update ("hashlib";
 # it releases the GIL where hashlib is OpenSSL's). Prints
-# "thread <name> <pthread id>" for both, then "ready <pid>".
+# "thread <name> <kernel tid>" for both, then "ready <pid>".
 # Expected: both threads show their Python function as the leaf frame; with
 # zlib, the GIL flag is set on nearly all of spin_python's samples and few of
 # in_c's.
@@ -15,10 +15,13 @@ import time
 import zlib
 
 try:
-    get_ident = threading.get_ident
-except AttributeError:  # 2.7
-    import thread
-    get_ident = thread.get_ident
+    get_tid = threading.get_native_id
+except AttributeError:  # before 3.8: gettid(2) (x86-64's number)
+    import ctypes
+    _libc = ctypes.CDLL(None, use_errno=True)
+
+    def get_tid():
+        return _libc.syscall(186)
 
 started = threading.Semaphore(0)
 # The work starts after "ready": on 2.7 a spinning thread can keep the main
@@ -32,7 +35,7 @@ MODE = sys.argv[2] if len(sys.argv) > 2 else "zlib"
 
 def announce(name):
     with lock:
-        sys.stdout.write("thread %s %d\n" % (name, get_ident()))
+        sys.stdout.write("thread %s %d\n" % (name, get_tid()))
         sys.stdout.flush()
     started.release()
 

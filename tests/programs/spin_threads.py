@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Four threads, each spinning in its own function (spin_0 .. spin_3); the main
-# thread waits in join(). Prints "thread <name> <pthread id>" for each
+# thread waits in join(). Prints "thread <name> <kernel tid>" for each
 # spinning thread, then "ready <pid>".
 # Expected: every sample of thread spin_K has spin_K as its leaf frame.
 import os
@@ -9,10 +9,13 @@ import threading
 import time
 
 try:
-    get_ident = threading.get_ident
-except AttributeError:  # 2.7
-    import thread
-    get_ident = thread.get_ident
+    get_tid = threading.get_native_id
+except AttributeError:  # before 3.8: gettid(2) (x86-64's number)
+    import ctypes
+    _libc = ctypes.CDLL(None, use_errno=True)
+
+    def get_tid():
+        return _libc.syscall(186)
 
 started = threading.Semaphore(0)
 lock = threading.Lock()
@@ -20,7 +23,7 @@ lock = threading.Lock()
 
 def announce(name):
     with lock:
-        sys.stdout.write("thread %s %d\n" % (name, get_ident()))
+        sys.stdout.write("thread %s %d\n" % (name, get_tid()))
         sys.stdout.flush()
     started.release()
 

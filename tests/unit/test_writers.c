@@ -760,15 +760,87 @@ static void test_raw_roots(void **state)
 	o.process_roots = true;
 	out = write_mem(write_raw, fx->a, &o, NULL);
 	assert_non_null(strstr(out, "process 200:\"/usr/bin/python3 other.py\";"
-				    "thread (0x7f00000000c8): MainThread;"
+				    "thread (200): MainThread;"
 				    "<module> (app.py:10);main (app.py:5);work (app.py:20) 5\n"));
 	/* ';' inside a frame cannot split it. */
 	assert_non_null(strstr(out, ";work:semi (lib/\xc3\xbc.py:3) 2\n"));
 	/* Control characters and stray bytes are escaped, UTF-8 is kept. */
-	assert_non_null(strstr(out, "thread (0x7f0000000065): w\xc3\xb6rker \"q\";"
+	assert_non_null(strstr(out, "thread (101): w\xc3\xb6rker \"q\";"
 				    "bad\\xff\\xfe\\xc0\\xafname (b.py:1);"
 				    "ctl\\x01\\x1b[31m\\ttab\\nnl (c.py:2) 1\n"));
 	free(out);
+}
+
+/* ---- -s: a child's stacks under its parent's process frame ---- */
+
+static void add_nested(struct agg *a, int pid, const char *tname, const char *cmd,
+		       const struct frame *leaf, const struct frame *const *anc, unsigned int nanc,
+		       uint64_t count)
+{
+	const struct frame *fr[1] = { leaf };
+	struct stack_trace st = {
+		.pid = pid, .os_thread_id = pid, .thread_name = tname, .active = true,
+		.frames = fr, .nframes = 1, .cmdline = cmd, .ancestors = anc, .nancestors = nanc,
+	};
+
+	assert_int_equal(agg__add(a, &st, count, 0), 0);
+}
+
+static void test_roots_nested(void **state)
+{
+	struct agg *a = agg__new();
+	struct output_opts o = { .rate = RATE, .threads = true, .process_roots = true };
+	const struct frame *anc[2], *work, *fr;
+	struct jv *doc;
+	const struct jv *frames_v, *profiles;
+	size_t nproc = 0;
+	char *out;
+
+	(void)state;
+	anc[0] = agg__frame(a, "process 10:\"sh -c x\"", "", "", 0, FRAME_MARKER);
+	anc[1] = agg__frame(a, "process 11:\"python parent.py\"", "", "", 0, FRAME_MARKER);
+	work = agg__frame(a, "work", "/srv/w.py", "w.py", 2, FRAME_PYTHON);
+	add_nested(a, 11, "MainThread", "python parent.py", work, anc, 1, 2);
+	/* The grandchild's thread has no name: thread (TID) alone. */
+	add_nested(a, 12, "", "python child.py", work, anc, 2, 3);
+	out = write_mem(write_raw, a, &o, NULL);
+	assert_string_equal(out, "process 10:\"sh -c x\";process 11:\"python parent.py\";"
+				 "process 12:\"python child.py\";thread (12);work (w.py:2) 3\n"
+				 "process 10:\"sh -c x\";process 11:\"python parent.py\";"
+				 "thread (11): MainThread;work (w.py:2) 2\n");
+	free(out);
+	/* The parent is one frame, as an ancestor and as its own root. */
+	out = write_mem(write_flamegraph, a, &o, NULL);
+	assert_int_equal(count_str(out, "<title>process 11:&quot;python parent.py&quot; (5 samples"),
+			 1);
+	assert_int_equal(count_str(out, "<title>process 11:"), 1);
+	free(out);
+	out = write_mem(write_speedscope, a, &o, NULL);
+	doc = jparse(out);
+	frames_v = jreq(jreq(doc, "shared", J_OBJ), "frames", J_ARR);
+	for (size_t i = 0; i < frames_v->n; i++)
+		nproc += !strncmp(jreq(&frames_v->items[i], "name", J_STR)->str, "process ", 8);
+	assert_int_equal(nproc, 3);
+	profiles = jreq(doc, "profiles", J_ARR);
+	assert_int_equal(profiles->n, 2);
+	assert_string_equal(jreq(&profiles->items[0], "name", J_STR)->str,
+			    "Process 11 Thread 11 \"MainThread\"");
+	assert_string_equal(jreq(&profiles->items[1], "name", J_STR)->str,
+			    "Process 12 Thread 12 \"\"");
+	jfree(doc);
+	free(doc);
+	free(out);
+	agg__free(a);
+
+	/* One process: py-spy's Thread TID "NAME". */
+	a = agg__new();
+	fr = agg__frame(a, "work", "/srv/w.py", "w.py", 2, FRAME_PYTHON);
+	add_nested(a, 18037, "MainThread", "python w.py", fr, NULL, 0, 1);
+	o.threads = o.process_roots = false;
+	out = write_mem(write_speedscope, a, &o, NULL);
+	assert_non_null(strstr(out, "\"name\":\"Thread 18037 \\\"MainThread\\\"\""));
+	free(out);
+	agg__free(a);
 }
 
 /* ---- flamegraph ---- */
@@ -813,7 +885,7 @@ static void test_flamegraph(void **state)
 		assert_non_null(strstr(out, "<title>process 100:&quot;python &quot;evil&quot; "
 					    "&lt;script&gt;.py; rm -rf &amp; &apos;x&apos; "
 					    "\xe2\x98\x83&quot; (10 samples"));
-		assert_non_null(strstr(out, "<title>thread (0x7f0000000065): w\xc3\xb6rker &quot;q&quot;"
+		assert_non_null(strstr(out, "<title>thread (101): w\xc3\xb6rker &quot;q&quot;"
 					    " (3 samples"));
 		assert_int_equal(count_str(out, "<title>work (app.py) ("), 2);
 		free(out);
@@ -885,14 +957,15 @@ static void test_speedscope(void **state)
 
 		if (!strcmp(name, "a<b>&\"c'")) {
 			seen_markup = true;
-			assert_string_equal(jreq(fr, "file", J_STR)->str, "x.py");
+			/* The full file name, as py-spy's frames have it. */
+			assert_string_equal(jreq(fr, "file", J_STR)->str, "/srv/x.py");
 			assert_int_equal(jreq(fr, "line", J_NUM)->num, 7);
 		}
 		if (!strcmp(name, "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdname"))
 			seen_bad = true;
 		if (!strcmp(name, "work;semi")) {
 			seen_semi = true;
-			assert_string_equal(jreq(fr, "file", J_STR)->str, "lib/\xc3\xbc.py");
+			assert_string_equal(jreq(fr, "file", J_STR)->str, "/srv/lib/\xc3\xbc.py");
 		}
 		if (!strcmp(name, "<unknown>"))
 			assert_null(jget(fr, "file"));
@@ -920,11 +993,10 @@ static void test_speedscope(void **state)
 		weights += sum;
 	}
 	assert_true(fabs(weights - TOTAL / (double)RATE) < 1e-9);
-	/* Two processes: names carry pid and command line; sorted by pid, tid. */
+	/* Two processes: py-spy's names with the process; sorted by pid, tid. */
 	p = &profiles->items[1];
 	assert_string_equal(jreq(p, "name", J_STR)->str,
-			    "pid 100 python \"evil\" <script>.py; rm -rf & 'x' \xe2\x98\x83 thread 101 "
-			    "w\xc3\xb6rker \"q\"");
+			    "Process 100 Thread 101 \"w\xc3\xb6rker \"q\"\"");
 	/* Thread 100: root first, <module> at the bottom of every sample. */
 	p = &profiles->items[0];
 	{
@@ -956,7 +1028,8 @@ struct open_frames {
 static void check_trace(const char *out, int want_threads, bool expect_gap)
 {
 	struct jv *doc = jparse(out);
-	const struct jv *ev = jreq(doc, "traceEvents", J_ARR);
+	/* py-spy's shape: a list of events, each with its category and args. */
+	const struct jv *ev = doc;
 	struct open_frames th[8] = { 0 };
 	int nth = 0, begins = 0, procs = 0;
 	bool gap_closed = false;
@@ -967,6 +1040,7 @@ static void check_trace(const char *out, int want_threads, bool expect_gap)
 		int pid = jreq(e, "pid", J_NUM)->num, tid = jreq(e, "tid", J_NUM)->num, k;
 		struct open_frames *t = NULL;
 
+		assert_string_equal(jreq(e, "cat", J_STR)->str, "py-spy");
 		if (!strcmp(ph, "M")) {
 			const char *what = jreq(e, "name", J_STR)->str;
 
@@ -994,6 +1068,10 @@ static void check_trace(const char *out, int want_threads, bool expect_gap)
 
 		assert_true(ts >= t->last_ts);
 		t->last_ts = ts;
+		/* The function alone: its file and line are args. */
+		assert_null(strstr(jreq(e, "name", J_STR)->str, " ("));
+		jreq(jreq(e, "args", J_OBJ), "filename", J_STR);
+		assert_non_null(jget(jreq(e, "args", J_OBJ), "line"));
 		if (!strcmp(ph, "B")) {
 			assert_true(t->n < 64);
 			t->names[t->n++] = jreq(e, "name", J_STR)->str;
@@ -1027,13 +1105,37 @@ static void test_chrometrace(void **state)
 	char *out = write_mem(write_chrometrace, fx->a, &fx->o, NULL);
 
 	check_trace(out, 3, true);
+	assert_true(out[0] == '[');
 	/* Microseconds from the start; thread 101's samples sorted by time. */
-	assert_non_null(strstr(out, "{\"ph\":\"B\",\"pid\":100,\"tid\":101,\"ts\":0.000,"
-				    "\"name\":\"bad\\ufffd\\ufffd\\ufffd\\ufffdname (b.py:1)\""));
-	assert_non_null(strstr(out, "{\"ph\":\"B\",\"pid\":100,\"tid\":100,\"ts\":20000.000,"
-				    "\"name\":\"work (app.py:21)\""));
-	assert_non_null(strstr(out, "\"timeline\":\"samples\""));
+	assert_non_null(strstr(out, "{\"args\":{\"filename\":\"/srv/b.py\",\"line\":1},"
+				    "\"cat\":\"py-spy\",\"name\":\"bad\\ufffd\\ufffd\\ufffd\\ufffdname\","
+				    "\"ph\":\"B\",\"pid\":100,\"tid\":101,\"ts\":0}"));
+	/* work moves from line 20 to 21: one slice ends, the next begins. */
+	assert_non_null(strstr(out, "{\"args\":{\"filename\":\"/srv/app.py\",\"line\":20},"
+				    "\"cat\":\"py-spy\",\"name\":\"work\","
+				    "\"ph\":\"E\",\"pid\":100,\"tid\":100,\"ts\":20000}"));
+	assert_non_null(strstr(out, "{\"args\":{\"filename\":\"/srv/app.py\",\"line\":21},"
+				    "\"cat\":\"py-spy\",\"name\":\"work\","
+				    "\"ph\":\"B\",\"pid\":100,\"tid\":100,\"ts\":20000}"));
+	assert_non_null(strstr(out, "{\"args\":{\"filename\":\"\",\"line\":null,"
+				    "\"name\":\"101: w\xc3\xb6rker \\\"q\\\"\"},\"cat\":\"py-spy\","
+				    "\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":100,\"tid\":101,"
+				    "\"ts\":0}"));
 	free(out);
+
+	/* --nolineno: the slice of work lasts across its two lines. */
+	{
+		struct output_opts o = fx->o;
+
+		o.nolineno = true;
+		out = write_mem(write_chrometrace, fx->a, &o, NULL);
+		check_trace(out, 3, true);
+		assert_null(strstr(out, "\"pid\":100,\"tid\":100,\"ts\":20000}"));
+		assert_non_null(strstr(out, "{\"args\":{\"filename\":\"/srv/app.py\",\"line\":null},"
+					    "\"cat\":\"py-spy\",\"name\":\"work\","
+					    "\"ph\":\"B\",\"pid\":100,\"tid\":100,\"ts\":0}"));
+		free(out);
+	}
 }
 
 static void test_chrometrace_no_timeline(void **state)
@@ -1043,7 +1145,6 @@ static void test_chrometrace_no_timeline(void **state)
 	char *out = write_mem(write_chrometrace, a, &fx->o, NULL);
 
 	check_trace(out, 3, false);
-	assert_non_null(strstr(out, "\"timeline\":\"aggregated\""));
 	free(out);
 	agg__free(a);
 }
@@ -1382,6 +1483,7 @@ int main(void)
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_protobuf),
 		cmocka_unit_test_setup_teardown(test_raw_roots, setup, teardown),
+		cmocka_unit_test(test_roots_nested),
 		cmocka_unit_test_setup_teardown(test_flamegraph, setup, teardown),
 		cmocka_unit_test(test_flamegraph_prune),
 		cmocka_unit_test_setup_teardown(test_speedscope, setup, teardown),

@@ -5,7 +5,9 @@ that chrome://tracing and Perfetto rely on: it parses as JSON (strictly:
 valid UTF-8, no NaN), every event has its required fields, per thread the
 B/E events come in time order and nest (an E closes the innermost open B of
 the same name), nothing is left open, every thread and process is named by
-metadata events, and optionally the hot function's share of the time.
+metadata events, events have py-spy's shape (a top-level list, category
+"py-spy", the file and line in args), and optionally the hot function's
+share of the time.
 
 usage: check_chrometrace.py FILE.json [--hot FUNCTION] [--min-share F]
 """
@@ -23,7 +25,8 @@ def reject_constant(name):
 
 
 def function_of(name):
-    # Frames are named "function (file:line)" like the collapsed format.
+    # Frames are named by the function alone (py-spy's); older files named
+    # them "function (file:line)" like the collapsed format.
     i = name.rfind(" (")
     return name[:i] if i > 0 and name.endswith(")") else name
 
@@ -42,9 +45,10 @@ def main():
                          parse_constant=reject_constant)
     except (UnicodeDecodeError, ValueError) as e:
         fail("%s does not parse: %s" % (a.file, e))
-    events = doc.get("traceEvents") if isinstance(doc, dict) else None
+    # py-spy's shape: a top-level list of events (the format's JSON Array).
+    events = doc
     if not isinstance(events, list):
-        fail("no traceEvents list")
+        fail("not a list of trace events")
 
     threads = {}          # (pid, tid) -> state
     named_threads, named_procs = set(), set()
@@ -52,6 +56,8 @@ def main():
         for k in ("ph", "pid", "tid"):
             if k not in e:
                 fail("event %d has no %r: %r" % (n, k, e))
+        if e.get("cat") != "py-spy":
+            fail("event %d has category %r, not py-spy's" % (n, e.get("cat")))
         key = (e["pid"], e["tid"])
         ph = e["ph"]
         if ph == "M":
@@ -64,6 +70,10 @@ def main():
             continue
         if ph not in ("B", "E"):
             fail("event %d has phase %r" % (n, ph))
+        args = e.get("args")
+        if not isinstance(args, dict) or not isinstance(args.get("filename"), str) \
+                or "line" not in args:
+            fail("event %d without args.filename and args.line: %r" % (n, e))
         ts = e.get("ts")
         if not isinstance(ts, (int, float)) or ts < 0:
             fail("event %d has ts %r" % (n, ts))
