@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "aggregate.h"
 #include "dump.h"
+#include "dump_core.h"
 #include "json.h"
 #include "log.h"
 #include "native.h"
@@ -53,6 +54,7 @@ struct collect {
 	uint64_t malformed;
 	uint64_t dropped;	/* stacks not kept: the cap, or out of memory */
 	struct native *native;	/* --native: the unwind tables */
+	struct core_proc *core;	/* --core: the threads come from it */
 };
 
 static bool room_for_one(struct collect *c)
@@ -167,17 +169,34 @@ static void print_locals(const struct frame *f, bool args)
 	}
 }
 
-static void print_text(const struct py_process *p, const struct stack_trace *sts, size_t n,
-		       const struct dump_opts *o)
+/* The program's file: /proc/PID/exe, or as a core names it. */
+static void exe_of(const struct py_process *p, const struct core_proc *core, char *exe,
+		   size_t size)
 {
-	char exe[4096], link[64];
+	char link[64];
 	ssize_t len;
 
+	if (core) {
+		snprintf(exe, size, "%s", core_proc__exe(core));
+		return;
+	}
 	proc_dir(p->pid, link, sizeof(link) - 4);
 	strcat(link, "/exe");
-	len = readlink(link, exe, sizeof(exe) - 1);
+	len = readlink(link, exe, size - 1);
 	exe[len > 0 ? len : 0] = 0;
-	if (p->ns_pid && p->ns_pid != p->pid)
+}
+
+static void print_text(const struct py_process *p, const struct stack_trace *sts, size_t n,
+		       const struct dump_opts *o, const struct core_proc *core)
+{
+	char exe[4096];
+
+	exe_of(p, core, exe, sizeof(exe));
+	if (core) {
+		printf("Process %d (core '", p->pid);
+		textesc__fputs(o->core, stdout);
+		printf("'): ");
+	} else if (p->ns_pid && p->ns_pid != p->pid)
 		printf("Process %d (%d in its namespace): ", p->pid, p->ns_pid);
 	else
 		printf("Process %d: ", p->pid);
@@ -352,6 +371,8 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 	uint64_t before[PY_C__MAX], after[PY_C__MAX];
 	int err;
 
+	if (c->core)
+		return core_proc__walk(c->core, o->locals > 0, on_record, c);
 	err = sampler__add_proc(s, p->pid, &p->bpf);
 	if (!err && c->native && (err = native__add_proc(c->native, p->pid)))
 		pr_debug("native: cannot read the mappings of pid %d: %s", p->pid,
@@ -482,14 +503,14 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		n++;
 	}
 	/* Gone before its threads could be read: that is no answer. */
-	if (!n && py_process__gone(p->pid)) {
+	if (!n && !c->core && py_process__gone(p->pid)) {
 		err = -ESRCH;
 		goto cleanup;
 	}
 	if (o->json)
 		print_json(sts, n, first);
 	else
-		print_text(p, sts, n, o);
+		print_text(p, sts, n, o, c->core);
 cleanup:
 	free_traces(sts, n);
 	for (i = 0; i < c->n; i++) {
@@ -534,6 +555,33 @@ static size_t family(pid_t root, bool descendants, pid_t *out, size_t max)
 	return n;
 }
 
+/* --core: the process a core dump holds, read from the core alone. */
+static int dump_core(const struct dump_opts *o)
+{
+	struct collect c = { 0 };
+	bool first = true;
+	char why[768];
+	int err;
+
+	err = core_proc__open(o->core, &c.core, why, sizeof(why));
+	if (err) {
+		pr_err("cannot read core '%s': %s", o->core, why);
+		return err == -EPROTONOSUPPORT ? EXIT_NOT_PYTHON :
+		       err == -EINVAL || err == -ENOMEM ? EXIT_FAILURE_ : EXIT_NO_PROCESS;
+	}
+	if (o->json)
+		printf("[");
+	err = dump_one(NULL, core_proc__process(c.core), o, &c, &first);
+	if (!err && o->json)
+		printf("\n]\n");
+	fflush(stdout);
+	if (err)
+		pr_err("cannot dump core '%s': %s", o->core, strerror(-err));
+	core_proc__free(c.core);
+	free(c.threads);
+	return err ? EXIT_FAILURE_ : EXIT_OK;
+}
+
 int cmd_dump(const struct dump_opts *o)
 {
 	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path, .iterate = true,
@@ -548,6 +596,8 @@ int cmd_dump(const struct dump_opts *o)
 	char why[256];
 	int err, status = EXIT_FAILURE_;
 
+	if (o->core)
+		return dump_core(o);
 	err = py_process__open(o->pid, &root, why, sizeof(why));
 	if (err == -ESRCH || (err && py_process__gone(o->pid))) {
 		pr_err("no process with pid %d", o->pid);

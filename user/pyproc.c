@@ -508,6 +508,34 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 	return err;
 }
 
+int py_process__open_image(pid_t pid, int fd, const char *module, uint64_t start,
+			   uint64_t offset, const char *cmdline, struct py_process **out,
+			   char *why, size_t whylen)
+{
+	struct py_process *p = process_new(pid);
+	struct py_elf elf;
+	uint64_t bias;
+	int err;
+
+	*out = NULL;
+	why[0] = 0;
+	if (!p)
+		return -ENOMEM;
+	err = py_elf__read(fd, &elf);
+	if (!err) {
+		snprintf(p->module, sizeof(p->module), "%s", module);
+		snprintf(p->cmdline, sizeof(p->cmdline), "%s", cmdline);
+		bias = elf.dyn ? start - offset - (elf.load_vaddr - elf.load_offset) : 0;
+		err = setup(p, &elf, bias, why, whylen);
+	}
+	if (err) {
+		py_process__free(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out)
 {
 	struct py_process *p = process_new(pid);

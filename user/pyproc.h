@@ -51,6 +51,16 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
  * every thread in exit (killed; its memory is going).
  */
 bool py_process__gone(pid_t pid);
+/*
+ * A process known by its memory alone (a core dump): reads of pid go where
+ * remote_set_source() sends them, never to /proc. The interpreter is the
+ * ELF file fd (named module), its lowest mapping at start from file offset
+ * offset. Returns as py_process__open(): -ENOENT when the file holds no
+ * CPython interpreter.
+ */
+int py_process__open_image(pid_t pid, int fd, const char *module, uint64_t start,
+			   uint64_t offset, const char *cmdline, struct py_process **out,
+			   char *why, size_t whylen);
 /* A forked child: the parent's layout at the same addresses. */
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
 void py_process__free(struct py_process *p);
