@@ -17,6 +17,7 @@
 #include "coredump.h"
 #include "dump_core.h"
 #include "log.h"
+#include "pyelf.h"
 #include "pyproc.h"
 #include "remote.h"
 
@@ -111,6 +112,38 @@ static int open_interpreter(struct core *c, const struct core_mapping *m, char *
 	return fd;
 }
 
+/*
+ * The process with the interpreter in fd (named module), its lowest mapping
+ * at start from file offset offset: -ENOENT when the file holds none.
+ */
+static int open_image(struct core_proc *cp, int fd, const struct core_mapping *m, char *why,
+		      size_t whylen)
+{
+	struct py_process *p = py_process__new(core__pid(cp->core));
+	struct py_elf elf;
+	uint64_t bias;
+	int err;
+
+	why[0] = 0;
+	err = p ? py_elf__read(fd, &elf) : -ENOMEM;
+	/* A file that is no readable ELF holds no interpreter either. */
+	if (err && err != -ENOMEM)
+		err = -ENOENT;
+	if (!err) {
+		snprintf(p->module, sizeof(p->module), "%s", m->path);
+		snprintf(p->cmdline, sizeof(p->cmdline), "%s", core__cmdline(cp->core));
+		/* As for a live process: the lowest mapping is at the first PT_LOAD. */
+		bias = elf.dyn ? m->start - m->offset - (elf.load_vaddr - elf.load_offset) : 0;
+		err = py_process__setup(p, &elf, bias, why, whylen);
+	}
+	if (err) {
+		py_process__free(p);
+		return err;
+	}
+	cp->p = p;
+	return 0;
+}
+
 /* The first candidate that holds a CPython interpreter; -EPROTONOSUPPORT
  * with the reason when none does. */
 static int open_process(struct core_proc *cp, char *why, size_t whylen)
@@ -136,9 +169,7 @@ static int open_process(struct core_proc *cp, char *why, size_t whylen)
 				snprintf(first, sizeof(first), "%s", why);
 			continue;
 		}
-		err = py_process__open_image(pid, fd, cands[i]->path, cands[i]->start,
-					     cands[i]->offset, core__cmdline(cp->core), &cp->p,
-					     why, whylen);
+		err = open_image(cp, fd, cands[i], why, whylen);
 		close(fd);
 		if (err != -ENOENT)
 			break;
@@ -146,7 +177,7 @@ static int open_process(struct core_proc *cp, char *why, size_t whylen)
 	if (err == -ENOENT)
 		snprintf(why, whylen, "%s", first[0] ? first :
 			 "its process ran no CPython interpreter (no python file was mapped)");
-	return err ? -EPROTONOSUPPORT : 0;
+	return err == -ENOMEM || !err ? err : -EPROTONOSUPPORT;
 }
 
 int core_proc__open(const char *path, struct core_proc **out, char *why, size_t whylen)

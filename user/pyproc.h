@@ -52,15 +52,16 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
  */
 bool py_process__gone(pid_t pid);
 /*
- * A process known by its memory alone (a core dump): reads of pid go where
- * remote_set_source() sends them, never to /proc. The interpreter is the
- * ELF file fd (named module), its lowest mapping at start from file offset
- * offset. Returns as py_process__open(): -ENOENT when the file holds no
- * CPython interpreter.
+ * The parts of an open, for a process known by its memory alone (a core
+ * dump, dump_core.c): an empty process, then its layout from the ELF file
+ * holding its interpreter, loaded at bias. py_process__setup() reads the
+ * version and _Py_DebugOffsets through remote_read(p->pid); 0, or
+ * -EPROTONOSUPPORT with the reason in why.
  */
-int py_process__open_image(pid_t pid, int fd, const char *module, uint64_t start,
-			   uint64_t offset, const char *cmdline, struct py_process **out,
-			   char *why, size_t whylen);
+struct py_process *py_process__new(pid_t pid);
+struct py_elf;
+int py_process__setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, char *why,
+		      size_t whylen);
 /* A forked child: the parent's layout at the same addresses. */
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
 void py_process__free(struct py_process *p);
