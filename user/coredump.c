@@ -35,6 +35,13 @@
 #define PRPSINFO_PSARGS 56
 #define PRPSINFO_MIN (PRPSINFO_PSARGS + 80)
 
+/* Bytes below AT_EXECFN's string searched for the auxiliary vector (the
+ * argument and environment strings lie between them), arguments taken. */
+#define ARGV_SCAN (4u << 20)
+#define ARGV_MAX 4096
+/* Bytes of an auxiliary vector kept. */
+#define AUXV_MAX 4096
+
 /* Mapped files kept open for the bytes the core left out. */
 #define FILE_SLOTS 16
 /* Bytes of a file compared with the core's copy. */
@@ -67,8 +74,11 @@ struct core {
 	bool no_files;
 	int pid;
 	char comm[17];
-	char cmdline[81];
+	char cmdline[CORE_CMDLINE_MAX];
 	uint64_t entry;		/* AT_ENTRY, 0 if unknown */
+	uint64_t execfn;	/* AT_EXECFN: the program's name, atop the stack */
+	uint8_t *auxv;		/* NT_AUXV, as the stack holds it too */
+	size_t auxv_len;
 	struct segment *segs;	/* by vaddr */
 	size_t nsegs;
 	struct core_thread *threads;
@@ -199,12 +209,19 @@ static int take_note(struct core *c, uint32_t type, const uint8_t *d, uint64_t l
 			return fail(why, whylen, -EINVAL, "NT_PRPSINFO note too short");
 		c->pid = (int)ld32(d + PRPSINFO_PID);
 		copy_str(c->comm, sizeof(c->comm), d + PRPSINFO_FNAME, 16);
-		copy_str(c->cmdline, sizeof(c->cmdline), d + PRPSINFO_PSARGS, 80);
+		copy_str(c->cmdline, 81, d + PRPSINFO_PSARGS, 80);
 		return 0;
 	case NT_AUXV:
-		for (uint64_t i = 0; i + 16 <= len; i += 16)
+		for (uint64_t i = 0; i + 16 <= len; i += 16) {
 			if (ld64(d + i) == AT_ENTRY)
 				c->entry = ld64(d + i + 8);
+			if (ld64(d + i) == AT_EXECFN)
+				c->execfn = ld64(d + i + 8);
+		}
+		if (!c->auxv && len >= 16 && len <= AUXV_MAX && (c->auxv = malloc(len))) {
+			memcpy(c->auxv, d, len);
+			c->auxv_len = len;
+		}
 		return 0;
 	case NT_FILE:
 		return parse_files(c, d, len, why, whylen);
@@ -326,6 +343,94 @@ static int parse_ehdr(struct core *c, char *why, size_t whylen)
 	return parse_phdrs(c, eh.e_phoff, phnum, why, whylen);
 }
 
+/* The segment holding addr, or NULL. */
+static const struct segment *segment_at(const struct core *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->segs[mid].vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr - c->segs[lo - 1].vaddr >= c->segs[lo - 1].memsz)
+		return NULL;
+	return &c->segs[lo - 1];
+}
+
+/* argv joined by spaces into the command line, from bytes [lo, hi) of the
+ * stack, argv's NULL at k; false when they do not look like argv. */
+static bool join_argv(struct core *c, const uint8_t *buf, uint64_t lo, uint64_t hi, uint64_t k)
+{
+	uint64_t n, base, p;
+	size_t len = 0;
+
+	/* argc, then argc pointers, then the NULL at k. */
+	for (n = 0; n < ARGV_MAX && k - lo >= 8 * (n + 1); n++)
+		if (ld64(buf + (k - 8 * (n + 1) - lo)) == n)
+			break;
+	if (n == ARGV_MAX || k - lo < 8 * (n + 1))
+		return false;
+	base = k - 8 * n;
+	for (uint64_t j = 0; j < n; j++) {
+		size_t sl;
+
+		p = ld64(buf + (base + 8 * j - lo));
+		if (p < lo || p >= hi)
+			return false;
+		if (j)
+			c->cmdline[len++] = ' ';
+		sl = strnlen((const char *)buf + (p - lo), hi - p);
+		if (sl > sizeof(c->cmdline) - 1 - len)
+			sl = sizeof(c->cmdline) - 1 - len;
+		memcpy(c->cmdline + len, buf + (p - lo), sl);
+		len += sl;
+		if (len + 1 >= sizeof(c->cmdline))
+			break;
+	}
+	c->cmdline[len] = 0;
+	return n > 0;
+}
+
+/*
+ * The whole command line, where the process started: the kernel's copy
+ * keeps 80 bytes, gdb's the program alone. At exec the stack holds argc,
+ * argv, NULL, envp, NULL, then the auxiliary vector (which NT_AUXV repeats),
+ * with the strings above, AT_EXECFN's last.
+ */
+static void argv_from_stack(struct core *c)
+{
+	const struct segment *s = c->auxv ? segment_at(c, c->execfn) : NULL;
+	char saved[sizeof(c->cmdline)];
+	uint64_t lo, hi, a, k;
+	uint8_t *buf;
+
+	if (!s || c->execfn - s->vaddr >= s->filesz)
+		return;
+	hi = c->execfn;
+	lo = hi - s->vaddr > ARGV_SCAN ? (hi - ARGV_SCAN + 7) & ~7ULL : s->vaddr;
+	if (hi - lo < c->auxv_len + 24 || !(buf = malloc(hi - lo)))
+		return;
+	if (c->rd(c->ctx, s->offset + (lo - s->vaddr), buf, hi - lo))
+		goto out;
+	for (a = lo + ((hi - lo - c->auxv_len) & ~7ULL); a >= lo + 16; a -= 8)
+		if (!memcmp(buf + (a - lo), c->auxv, c->auxv_len))
+			break;
+	if (a < lo + 16 || ld64(buf + (a - 8 - lo)))
+		goto out;
+	for (k = a - 16; ld64(buf + (k - lo)); k -= 8)
+		if (k - lo < 8)
+			goto out;
+	memcpy(saved, c->cmdline, sizeof(saved));
+	if (!join_argv(c, buf, lo, hi, k))
+		memcpy(c->cmdline, saved, sizeof(saved));
+out:
+	free(buf);
+}
+
 int core__parse(core_read_fn rd, void *ctx, uint64_t size, struct core **out, char *why,
 		size_t whylen)
 {
@@ -357,6 +462,7 @@ int core__parse(core_read_fn rd, void *ctx, uint64_t size, struct core **out, ch
 		core__free(c);
 		return err;
 	}
+	argv_from_stack(c);
 	if (!c->cmdline[0])
 		snprintf(c->cmdline, sizeof(c->cmdline), "%s", c->comm);
 	*out = c;
@@ -419,6 +525,7 @@ void core__free(struct core *c)
 	free(c->threads);
 	free(c->maps);
 	free(c->paths);
+	free(c->auxv);
 	free(c);
 }
 
@@ -468,24 +575,6 @@ size_t core__nmappings(const struct core *c)
 const struct core_mapping *core__mapping(const struct core *c, size_t i)
 {
 	return i < c->nmaps ? &c->maps[i] : NULL;
-}
-
-/* The segment holding addr, or NULL. */
-static const struct segment *segment_at(const struct core *c, uint64_t addr)
-{
-	size_t lo = 0, hi = c->nsegs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->segs[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || addr - c->segs[lo - 1].vaddr >= c->segs[lo - 1].memsz)
-		return NULL;
-	return &c->segs[lo - 1];
 }
 
 static const struct core_mapping *mapping_at(const struct core *c, uint64_t addr)

@@ -19,6 +19,8 @@
 /* Bytes of one note's contents kept (NT_FILE of a large process is the
  * longest: about 100 bytes per mapping). */
 #define CORE_MAX_NOTE (64u << 20)
+/* Bytes of the command line kept. */
+#define CORE_CMDLINE_MAX 4096
 
 struct core_thread {
 	int tid;		/* pr_pid of NT_PRSTATUS */
@@ -53,8 +55,9 @@ void core__free(struct core *c);
 void core__no_files(struct core *c);
 
 int core__pid(const struct core *c);
-/* The command line as the kernel saved it (the first 80 bytes, arguments
- * joined by spaces), else the program's name. */
+/* The command line, arguments joined by spaces: from the process's stack
+ * (argv) when it is there, else as the kernel or gdb saved it (the first
+ * 80 bytes; gdb's holds the program alone), else the program's name. */
 const char *core__cmdline(const struct core *c);
 /* The program's name (pr_fname, at most 15 characters). */
 const char *core__comm(const struct core *c);

@@ -151,6 +151,9 @@ def check_json(t, traces, tids):
 def check_text(t, text, tids, interp, core):
     lines = text.splitlines()
     assert lines[0].startswith("Process %d (core '%s'): " % (t.pid, core)), lines[0]
+    # The whole command line: argv from the stack, not the 80 bytes (or,
+    # from gdb, the program alone) the core's NT_PRPSINFO keeps.
+    assert lines[0].endswith(" " + os.path.join(PROGRAMS, "core_target.py")), lines[0]
     assert lines[1].startswith("Python v%d.%d.%d (" % interp.version), lines[1]
     for (ident, name), tid in zip(t.threads, tids):
         head = 'Thread %d (idle): "%s"' % (tid, name)
@@ -199,6 +202,9 @@ def test_core_kernel(era_interp, core_target, tmp_path):
     out = run_profiler(["dump", "--core", core, "--json", "-l"])
     assert out.returncode == 0, out.stderr
     check_json(t, json.loads(out.stdout), tids)
+    out = run_profiler(["dump", "--core", core, "-l"])
+    assert out.returncode == 0, out.stderr
+    check_text(t, out.stdout, tids, era_interp, core)
     os.unlink(core)
 
 

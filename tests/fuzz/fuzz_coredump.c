@@ -54,7 +54,7 @@ static void look(struct core *c, const uint8_t *data, size_t size, int fd)
 {
 	size_t i;
 
-	if (core__pid(c) <= 0 || !core__nthreads(c) || strlen(core__cmdline(c)) > 80 ||
+	if (core__pid(c) <= 0 || !core__nthreads(c) || strlen(core__cmdline(c)) >= CORE_CMDLINE_MAX ||
 	    strlen(core__comm(c)) > 16)
 		abort();
 	for (i = 0; i < core__nthreads(c); i++)

@@ -360,6 +360,19 @@ def coredump_seeds(c):
             (0x7f0000002000, 0x1000, b"", 6),
             (0x7ffd00000000, 0x100, bytes(range(256)), 6)]
     whole = core_file(segs, notes)
+    # A stack as exec leaves it: argc, argv, NULL, envp, NULL, the auxiliary
+    # vector (NT_AUXV's copy), then the strings, AT_EXECFN's last.
+    top = 0x7ffd00100000
+    strings = b"python3\0app.py\0--flag\0HOME=/\0/usr/bin/python3\0"
+    strings += b"\0" * (-len(strings) % 8)    # the vector below is aligned
+    at = top - len(strings)
+    words = [3, at, at + 8, at + 15, 0, at + 22, 0]
+    auxv2 = struct.pack("<6Q", 9, 0x7f0000000100, 31, at + 29, 0, 0)
+    low = struct.pack("<%dQ" % len(words), *words) + auxv2
+    stack = b"\0" * (0x1000 - len(low) - len(strings)) + low + strings
+    stack = (b"\0" * 0x1000 + stack)[-0x1000:]
+    notes2 = notes[:3] + [note(b"CORE", 6, auxv2), notes[4]]
+    c.add("argv-on-stack", core_file(segs[:2] + [(top - 0x1000, 0x1000, stack, 6)], notes2))
     c.add("two-threads", whole)
     c.add("no-file-note", core_file(segs, notes[:4]))
     c.add("no-threads", core_file(segs, [notes[0], notes[4]]))
