@@ -119,6 +119,13 @@ static int cmp_seg(const void *x, const void *y)
 	return (a->vaddr > b->vaddr) - (a->vaddr < b->vaddr);
 }
 
+static int cmp_map(const void *x, const void *y)
+{
+	const struct core_mapping *a = x, *b = y;
+
+	return (a->start > b->start) - (a->start < b->start);
+}
+
 static void add_thread(struct core *c, const uint8_t *d)
 {
 	struct core_thread *t;
@@ -191,6 +198,8 @@ static int parse_files(struct core *c, const uint8_t *d, uint64_t len, char *why
 		p += n + 1;
 	}
 	c->nmaps = count;
+	/* By address, for the lookups of reads (the kernel writes them so). */
+	qsort(c->maps, c->nmaps, sizeof(*c->maps), cmp_map);
 	return 0;
 }
 
@@ -579,10 +588,17 @@ const struct core_mapping *core__mapping(const struct core *c, size_t i)
 
 static const struct core_mapping *mapping_at(const struct core *c, uint64_t addr)
 {
-	for (size_t i = 0; i < c->nmaps; i++)
-		if (c->maps[i].start <= addr && addr < c->maps[i].end)
-			return &c->maps[i];
-	return NULL;
+	size_t lo = 0, hi = c->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < c->maps[lo - 1].end ? &c->maps[lo - 1] : NULL;
 }
 
 int core__check_file(struct core *c, const struct core_mapping *m, int fd)
