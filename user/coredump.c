@@ -83,6 +83,7 @@ struct core {
 	size_t nsegs;
 	struct core_thread *threads;
 	size_t nthreads, cap;
+	size_t threads_out;	/* past CORE_MAX_THREADS, or out of memory */
 	struct core_mapping *maps;
 	size_t nmaps;
 	char *paths;		/* NT_FILE's names, which maps[].path point into */
@@ -134,8 +135,10 @@ static void add_thread(struct core *c, const uint8_t *d)
 		size_t cap = c->cap ? c->cap * 2 : 16;
 
 		if (c->cap >= CORE_MAX_THREADS ||
-		    !(t = realloc(c->threads, cap * sizeof(*t))))
+		    !(t = realloc(c->threads, cap * sizeof(*t)))) {
+			c->threads_out++;
 			return;
+		}
 		c->threads = t;
 		c->cap = cap;
 	}
@@ -569,6 +572,11 @@ const struct core_mapping *core__exe(const struct core *c)
 size_t core__nthreads(const struct core *c)
 {
 	return c->nthreads;
+}
+
+size_t core__threads_left_out(const struct core *c)
+{
+	return c->threads_out;
 }
 
 const struct core_thread *core__thread(const struct core *c, size_t i)

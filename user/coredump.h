@@ -64,6 +64,8 @@ const char *core__comm(const struct core *c);
 /* The mapping holding the program's entry point (AT_ENTRY), or NULL. */
 const struct core_mapping *core__exe(const struct core *c);
 size_t core__nthreads(const struct core *c);
+/* Threads of the core not kept: past CORE_MAX_THREADS (or no memory). */
+size_t core__threads_left_out(const struct core *c);
 const struct core_thread *core__thread(const struct core *c, size_t i);
 size_t core__nmappings(const struct core *c);
 const struct core_mapping *core__mapping(const struct core *c, size_t i);

@@ -227,9 +227,17 @@ int core_proc__walk(struct core_proc *cp, bool frame_addrs, uwalk_emit_fn emit, 
 	uint64_t counts[PY_C__MAX] = { 0 };
 	struct uwalk *u = uwalk__new(emit, ctx);
 	size_t i, n = core__nthreads(cp->core);
+	const char *comm = core__comm(cp->core);
 
 	if (!u)
 		return -ENOMEM;
+	/* Never empty: an empty name is looked up in /proc, which is not
+	 * this process's. */
+	if (!comm[0])
+		comm = base_name(cp->p->module);
+	if (core__threads_left_out(cp->core))
+		pr_warn("core: %zu threads are missing: more than %u", core__threads_left_out(cp->core),
+			CORE_MAX_THREADS);
 	uwalk__begin(u);
 	for (i = 0; i < n; i++) {
 		const struct core_thread *t = core__thread(cp->core, i);
@@ -246,7 +254,8 @@ int core_proc__walk(struct core_proc *cp, bool frame_addrs, uwalk_emit_fn emit, 
 
 		/* Only the process's name is in a core: threads had it too
 		 * unless they were renamed. */
-		snprintf(f.comm, sizeof(f.comm), "%s", core__comm(cp->core));
+		/* Cut as the kernel's are; f.comm's last byte stays 0. */
+		memcpy(f.comm, comm, strnlen(comm, sizeof(f.comm) - 1));
 		uwalk__thread(u, &cp->p->bpf, &f, frame_addrs, counts);
 	}
 	uwalk__free(u);
