@@ -5,10 +5,12 @@ what the target said of itself before the core was taken."""
 import glob
 import json
 import os
+import pathlib
 import resource
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -306,3 +308,30 @@ def test_core_interpreter_gone(core_target, tmp_path):
     assert out.returncode == 4, out.stderr
     assert "'%s' is not the file the process had mapped" % copy in out.stderr, out.stderr
     os.unlink(core)
+
+
+def test_core_unprivileged(core_target):
+    """A core is read from files alone: no BPF, no root (here: nobody, with
+    an interpreter every user can read)."""
+    system = [i for i in INTERPRETERS if i.path.startswith("/usr/bin/")]
+    need(system, "no interpreter in /usr/bin")
+    folder = tempfile.mkdtemp(prefix="pyspy-core-")
+    try:
+        os.chmod(folder, 0o755)
+        t = core_target(system[0])
+        core = gcore(t.pid, pathlib.Path(folder))
+        t.stop()
+        os.chmod(core, 0o644)
+
+        def nobody():
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+        out = subprocess.run([PROFILER, "dump", "--core", core], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, timeout=120,
+                             preexec_fn=nobody)
+        assert out.returncode == 0, out.stderr
+        assert 'Thread %d (idle): "MainThread"' % t.pid in out.stdout, out.stdout
+        assert "    worker (core_target.py:" in out.stdout, out.stdout
+    finally:
+        shutil.rmtree(folder)
