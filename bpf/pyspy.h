@@ -12,9 +12,9 @@
 #endif
 
 /* Deepest stack recorded; deeper stacks are cut here and flagged truncated. */
-#define PY_MAX_FRAMES 2048
+#define PY_MAX_FRAMES 4096
 /* Frames visited per sample, including skipped shim / non-code frames. */
-#define PY_MAX_WALK 4096
+#define PY_MAX_WALK 8192
 /* Thread states visited when looking for the sampled thread's. */
 #define PY_MAX_THREADS 1024
 /* Thread states the task iterator indexes per process and pass: it walks
@@ -164,8 +164,8 @@ enum py_stack_status {
 #define PY_S_ENDS (PY_S_TRUNCATED | PY_S_READ_ERR | PY_S_CYCLE | PY_S_CORRUPT)
 
 /*
- * With --native, lasti's top bit marks a frame its eval-loop activation began
- * with: the C stack entered Python there (the C frames between it and its
+ * With --native (and in dump's passes), lasti's top bit marks a frame its
+ * eval-loop activation began with: the C stack entered Python there (the C frames between it and its
  * caller's frame belong between them in the merged stack). Every frame
  * before 3.11, where each call is its own activation.
  */
@@ -334,7 +334,8 @@ struct iter_config {
 	__u32 pid;		/* only this process; 0: every known process */
 	__u8 idle_only;		/* skip running threads (perf samples those) */
 	__u8 frame_addrs;	/* also emit PY_REC_FRAME_ADDRS records */
-	__u16 pad;
+	__u8 entries;		/* mark activations' first frames (dump's is_entry) */
+	__u8 pad;
 	__u32 gen;		/* the pass: indexes of earlier passes are stale */
 	__u32 pad2;
 };

@@ -640,14 +640,14 @@ int walk_tasks(struct bpf_iter__task *ctx)
 	w.time = true;
 	w.comm = true;
 	w.addrs = true;
-	w.entry = native;
+	w.entry = native || cfg->entries;
 	w.switches = task_switches(task);
 	if (!walk_thread(&w, task, pid, tid, task->thread.fsbase, active, false))
 		return 0;
 	/* A thread on another CPU: its registers are not where it entered
 	 * the kernel last, its stack moves under the reads. */
 	/* The collector reads the iterator's records as they come. */
-	if (w.entry)
+	if (native)
 		native_unwind(&w, NULL, on_cpu ? NULL : task, pid, tid);
 	emit_stack(w.s, false);
 	if (cfg->frame_addrs)

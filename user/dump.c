@@ -14,7 +14,8 @@
 #include "aggregate.h"
 #include "dump.h"
 #include "dump_core.h"
-#include "json.h"
+#include "dump_int.h"
+#include "hashmap.h"
 #include "log.h"
 #include "native.h"
 #include "native_stack.h"
@@ -25,7 +26,6 @@
 #include "exitcode.h"
 #include "sampler.h"
 #include "stack.h"
-#include "textesc.h"
 
 /* Threads reported per process, at most (a bound on memory, far above
  * what a process runs; a process cut here is reported as such). */
@@ -45,6 +45,7 @@ struct thread_rec {
 	uint64_t *addrs;	/* frame addresses, or NULL */
 	uint32_t naddrs;
 	struct native_rec *nat;	/* --native, or NULL */
+	size_t pos;		/* in the interpreter's thread list; SIZE_MAX: not in it */
 };
 
 struct collect {
@@ -120,6 +121,7 @@ static int on_record(void *ctx, const void *data, size_t size)
 	c->threads[c->n].addrs = NULL;
 	c->threads[c->n].naddrs = 0;
 	c->threads[c->n].nat = NULL;
+	c->threads[c->n].pos = SIZE_MAX;
 	if (c->nat && c->nat->h.tid == h->tid)
 		c->threads[c->n].nat = c->nat;
 	else
@@ -129,186 +131,40 @@ static int on_record(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static int cmp_tid(const void *x, const void *y)
+/* The interpreter's order (its list, newest first), then the threads it
+ * did not list by tid. */
+static int cmp_order(const void *x, const void *y)
 {
-	const struct py_stack_hdr *a = ((const struct thread_rec *)x)->stack;
-	const struct py_stack_hdr *b = ((const struct thread_rec *)y)->stack;
+	const struct thread_rec *a = x, *b = y;
+	const struct py_stack_hdr *ha = a->stack, *hb = b->stack;
 
-	return (a->tid > b->tid) - (a->tid < b->tid);
+	if (a->pos != b->pos)
+		return a->pos < b->pos ? -1 : 1;
+	return (ha->tid > hb->tid) - (ha->tid < hb->tid);
 }
 
-static const char *status_text(const struct stack_trace *st)
+/* Puts the threads in the order of the interpreter's thread list, as
+ * py-spy reads them; by tid when the list cannot be read. */
+static void order_threads(struct py_process *p, struct collect *c)
 {
-	if (!st->active)
-		return "idle";
-	return st->owns_gil ? "active+gil" : "active";
-}
+	size_t max = c->n + 64;
+	uint64_t *ts = malloc(max * sizeof(*ts));
+	struct hashmap *at = hashmap__new();
+	int n = ts && at ? pyobj__thread_states(&p->reader, ts, max) : -ENOMEM;
 
-/*
- * py-spy's layout: the arguments, then the other locals, under each frame.
- * Here and in print_text every string from the target is escaped (textesc.h):
- * it must neither drive the terminal nor start a line of its own.
- */
-static void print_locals(const struct frame *f, bool args)
-{
-	bool header = false;
+	for (int i = n - 1; i >= 0; i--)	/* the first place of a repeat */
+		hashmap__put(at, ts[i], (void *)(uintptr_t)(i + 1));
+	for (size_t i = 0; n > 0 && i < c->n; i++) {
+		const struct py_stack_hdr *h = c->threads[i].stack;
+		uintptr_t pos = h->tstate ? (uintptr_t)hashmap__get(at, h->tstate) : 0;
 
-	for (unsigned int i = 0; f->locals && i < f->nlocals; i++) {
-		const struct local_variable *v = &f->locals[i];
-
-		if (v->arg != args)
-			continue;
-		if (!header)
-			printf("        %s:\n", args ? "Arguments" : "Locals");
-		header = true;
-		fputs("            ", stdout);
-		textesc__fputs(v->name, stdout);
-		fputs(": ", stdout);
-		textesc__fputs(v->repr, stdout);
-		putchar('\n');
+		c->threads[i].pos = pos ? pos - 1 : SIZE_MAX;
 	}
-}
-
-/* The program's file: /proc/PID/exe, or as a core names it. */
-static void exe_of(const struct py_process *p, const struct core_proc *core, char *exe,
-		   size_t size)
-{
-	char link[64];
-	ssize_t len;
-
-	if (core) {
-		snprintf(exe, size, "%s", core_proc__exe(core));
-		return;
-	}
-	proc_dir(p->pid, link, sizeof(link) - 4);
-	strcat(link, "/exe");
-	len = readlink(link, exe, size - 1);
-	exe[len > 0 ? len : 0] = 0;
-}
-
-static void print_text(const struct py_process *p, const struct stack_trace *sts, size_t n,
-		       const struct dump_opts *o, const struct core_proc *core)
-{
-	char exe[4096];
-
-	exe_of(p, core, exe, sizeof(exe));
-	if (core) {
-		printf("Process %d (core '", p->pid);
-		textesc__fputs(o->core, stdout);
-		printf("'): ");
-	} else if (p->ns_pid && p->ns_pid != p->pid)
-		printf("Process %d (%d in its namespace): ", p->pid, p->ns_pid);
-	else
-		printf("Process %d: ", p->pid);
-	textesc__fputs(p->cmdline, stdout);
-	printf("\nPython v%u.%u.%u (", p->major, p->minor, p->micro);
-	textesc__fputs(exe, stdout);
-	printf(")\n");
-	for (size_t i = 0; i < n; i++) {
-		const struct stack_trace *st = &sts[i];
-
-		printf("\nThread %d (%s): \"", st->os_thread_id, status_text(st));
-		textesc__fputs(st->thread_name, stdout);
-		printf("\"\n");
-		for (unsigned int j = 0; j < st->nframes; j++) {
-			const struct frame *f = st->frames[j];
-			const char *file = o->full_filenames ? f->filename : f->short_filename;
-
-			fputs("    ", stdout);
-			textesc__fputs(f->name, stdout);
-			if (f->kind != FRAME_MARKER) {
-				fputs(" (", stdout);
-				textesc__fputs(file, stdout);
-				if (f->kind == FRAME_NATIVE)
-					putchar(')');
-				else
-					printf(":%d)", f->line);
-			}
-			putchar('\n');
-			print_locals(f, true);
-			print_locals(f, false);
-		}
-	}
-	printf("\n");
-}
-
-static void print_json_frames(const struct stack_trace *st)
-{
-	printf("[");
-	for (unsigned int j = 0; j < st->nframes; j++) {
-		const struct frame *f = st->frames[j];
-
-		printf("%s{\"name\": ", j ? ", " : "");
-		json__str(stdout, f->name);
-		printf(", \"filename\": ");
-		json__str(stdout, f->filename);
-		printf(", \"short_filename\": ");
-		json__str(stdout, f->short_filename);
-		printf(", \"line\": %d, \"locals\": ", f->line);
-		if (!f->locals) {
-			printf("null}");
-			continue;
-		}
-		printf("[");
-		for (unsigned int k = 0; k < f->nlocals; k++) {
-			const struct local_variable *v = &f->locals[k];
-
-			printf("%s{\"name\": ", k ? ", " : "");
-			json__str(stdout, v->name);
-			printf(", \"addr\": %" PRIu64 ", \"arg\": %s, \"repr\": ", v->addr,
-			       v->arg ? "true" : "false");
-			json__str(stdout, v->repr);
-			printf("}");
-		}
-		printf("]}");
-	}
-	printf("]");
-}
-
-/* "damage": how the stack was damaged, one string per way, [] when whole. */
-static void print_json_damage(const struct stack_trace *st)
-{
-	static const struct {
-		uint16_t bit;
-		const char *what;
-	} ends[] = {
-		{ PY_S_READ_ERR, "unreadable frame" },
-		{ PY_S_CYCLE, "cycle" },
-		{ PY_S_CORRUPT, "corrupt frame" },
-		{ PY_S_TRUNCATED, "truncated" },
-	};
-	bool any = false;
-
-	printf(", \"damage\": [");
-	if (st->not_code) {
-		printf("\"not code\"");
-		any = true;
-	}
-	for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
-		if (!(st->ends & ends[k].bit))
-			continue;
-		printf("%s\"%s\"", any ? ", " : "", ends[k].what);
-		any = true;
-	}
-	printf("]");
-}
-
-static void print_json(const struct stack_trace *sts, size_t n, bool *first)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct stack_trace *st = &sts[i];
-
-		printf("%s\n  {\"pid\": %d, \"thread_id\": %" PRIu64 ", \"thread_name\": ",
-		       *first ? "" : ",", st->pid, st->thread_id);
-		json__str(stdout, st->thread_name);
-		printf(", \"os_thread_id\": %d, \"active\": %s, \"owns_gil\": %s, \"frames\": ",
-		       st->os_thread_id, st->active ? "true" : "false",
-		       st->owns_gil ? "true" : "false");
-		print_json_frames(st);
-		print_json_damage(st);
-		printf("}");
-		*first = false;
-	}
+	if (n < 0)
+		pr_debug("pid %d: cannot read the thread list: %s", p->pid, strerror(-n));
+	qsort(c->threads, c->n, sizeof(c->threads[0]), cmp_order);
+	hashmap__free(at);
+	free(ts);
 }
 
 /*
@@ -381,7 +237,8 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 	if (!err)
 		err = sampler__counters(s, before);
 	if (!err) {
-		struct iterate_opts io = { .pid = p->pid, .frame_addrs = o->locals > 0 };
+		struct iterate_opts io = { .pid = p->pid, .frame_addrs = o->locals > 0,
+					 .entries = true };
 
 		c->dropped = 0;
 		while (!(err = sampler__iterate(s, &io)))
@@ -399,49 +256,128 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 }
 
 /* The traces' frame arrays, and the frames that carry locals (copies). */
-static void free_traces(struct stack_trace *sts, size_t n)
+static void free_traces(struct dump_trace *t, size_t n)
 {
-	for (size_t i = 0; sts && i < n; i++) {
-		for (unsigned int j = 0; j < sts[i].nframes; j++) {
-			const struct frame *f = sts[i].frames[j];
+	for (size_t i = 0; t && i < n; i++) {
+		for (unsigned int j = 0; j < t[i].st.nframes; j++) {
+			const struct frame *f = t[i].st.frames[j];
 
 			if (f->locals) {
 				pyobj__free_locals((struct local_variable *)f->locals, f->nlocals);
 				free((void *)f);
 			}
 		}
-		free((void *)sts[i].frames);
+		free((void *)t[i].st.frames);
+		free(t[i].flags);
 	}
-	free(sts);
+	free(t);
+}
+
+/*
+ * Per frame: whether the frame began its activation, as the walker marked
+ * it (3.11's entry flag, a 3.12+ shim frame below it, every frame before
+ * 3.11); the records' frames come out one for one, the markers after them.
+ */
+static uint8_t *entry_flags(const struct py_process *p, const struct py_stack_hdr *h,
+			    const struct py_frame_rec *frs, const struct frame **fr,
+			    unsigned int nf)
+{
+	uint8_t shim = p->bpf.off.flags & PY_F_OWNER ? DF_SHIM_ENTRY : 0;
+	uint8_t *fl = calloc(nf + 1, 1);
+
+	for (unsigned int j = 0; fl && j < nf && j < h->nframes && j < PY_MAX_FRAMES; j++)
+		if (fr[j]->kind == FRAME_PYTHON && (frs[j].lasti & PY_LASTI_ENTRY))
+			fl[j] = DF_ENTRY | shim;
+	return fl;
 }
 
 /* --native: the thread's Python frames *fr (locals kept) merged with its
- * C frames, in a new array. */
+ * C frames, in a new array; their flags follow them. */
 static int with_native(struct collect *c, struct agg *a, const struct py_stack_hdr *h,
 		       const struct py_frame_rec *frs, const struct native_rec *nat,
-		       const struct frame ***fr, unsigned int *nf)
+		       const struct frame ***fr, unsigned int *nf, uint8_t **flags)
 {
 	const struct frame **merged = malloc(NATIVE_STACK_MAX * sizeof(*merged));
+	uint8_t *fl = calloc(NATIVE_STACK_MAX, 1);
 	struct native_stack_in in = {
 		.frs = frs, .nraw = h->nframes, .py = *fr, .npy = *nf,
 		.nh = &nat->h, .nf = nat->f,
 	};
+	unsigned int n, k = 0;
 
-	if (!merged)
+	if (!merged || !fl) {
+		free(merged);
+		free(fl);
 		return -ENOMEM;
-	*nf = native_stack__merge(c->native, a, &in, merged, NATIVE_STACK_MAX);
+	}
+	n = native_stack__merge(c->native, a, &in, merged, NATIVE_STACK_MAX);
+	/* The Python frames keep their order among the C frames. */
+	for (unsigned int i = 0; i < n && k < *nf; i++)
+		if (merged[i] == (*fr)[k])
+			fl[i] = *flags ? (*flags)[k++] : (k++, 0);
 	free(*fr);
+	free(*flags);
 	*fr = merged;
+	*nf = n;
+	*flags = fl;
+	return 0;
+}
+
+/* One thread's trace from its record; 0 or negative errno. */
+static int make_trace(struct collect *c, struct agg *a, struct py_process *p,
+		      const struct dump_opts *o, const struct thread_rec *tr,
+		      struct dump_trace *t)
+{
+	static const struct frame *frames[STACK_MAX];
+	struct symbolize_stats sym = { 0 };
+	const struct py_stack_hdr *h;
+	const struct py_frame_rec *frs;
+	const struct frame **fr;
+	unsigned int nf;
+
+	if (record__decode_stack(tr->stack, tr->size, &h, &frs))
+		return -EINVAL;
+	nf = stack__symbolize(a, p, h, frs, false, frames, &sym);
+	fr = malloc((nf + 1) * sizeof(*fr));
+	if (!fr)
+		return -ENOMEM;
+	memcpy(fr, frames, nf * sizeof(*fr));
+	t->flags = entry_flags(p, h, frs, fr, nf);
+	if (o->locals && tr->addrs)
+		with_locals(p, fr, nf, frs, tr->addrs,
+			    tr->naddrs < h->nframes ? tr->naddrs : h->nframes,
+			    128 * (size_t)o->locals);
+	t->st.frames = fr;
+	t->st.nframes = nf;
+	if (c->native && tr->nat &&
+	    with_native(c, a, h, frs, tr->nat, &fr, &nf, &t->flags))
+		return -ENOMEM;
+	t->st.frames = fr;
+	t->st.nframes = nf;
+	t->st.pid = p->pid;
+	t->st.ns_pid = p->ns_pid;
+	t->st.thread_id = h->pthread_id;
+	t->st.os_thread_id = h->tid;
+	/* threading's name or none, as py-spy: the kernel's is no Python
+	 * name. A copy: the next lookup may refresh the table. */
+	t->st.thread_name = py_process__py_thread_name(p, h->tid, h->pthread_id);
+	if (t->st.thread_name && !(t->st.thread_name = agg__str(a, t->st.thread_name)))
+		return -ENOMEM;
+	t->st.active = h->status & PY_S_ACTIVE;
+	t->st.owns_gil = h->status & PY_S_GIL;
+	t->st.ends = h->status & PY_S_ENDS;
+	t->st.not_code = 0;
+	for (unsigned int j = 0; j < h->nframes && j < PY_MAX_FRAMES; j++)
+		t->st.not_code += frs[j].code == PY_CODE_NOT_CODE;
+	t->st.cmdline = p->cmdline;
 	return 0;
 }
 
 /* Walks one process's threads and prints them; 0 or negative errno. */
 static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
-		    struct collect *c, bool *first)
+		    struct collect *c, struct dump_proc *fam, int self, bool *first)
 {
-	static const struct frame *frames[STACK_MAX];
-	struct symbolize_stats sym = { 0 };
-	struct stack_trace *sts = NULL;
+	struct dump_trace *t = NULL;
 	struct agg *a = agg__new();
 	size_t i, n = 0;
 	int err;
@@ -453,66 +389,38 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		goto cleanup;
 	/* Every thread's name at once, as py-spy lists them. */
 	if (c->n) {
-		qsort(c->threads, c->n, sizeof(c->threads[0]), cmp_tid);
+		order_threads(p, c);
 		py_process__read_thread_names(p, c->n + 64);
 	}
-	sts = calloc(c->n + 1, sizeof(*sts));
-	if (!sts) {
+	t = calloc(c->n + 1, sizeof(*t));
+	if (!t) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	for (i = 0; i < c->n; i++) {
-		const struct py_stack_hdr *h;
-		const struct py_frame_rec *frs;
-		const struct frame **fr;
-		unsigned int nf;
-
-		if (record__decode_stack(c->threads[i].stack, c->threads[i].size, &h, &frs))
+		err = make_trace(c, a, p, o, &c->threads[i], &t[n]);
+		if (err == -EINVAL)
 			continue;
-		nf = stack__symbolize(a, p, h, frs, false, frames, &sym);
-		fr = malloc((nf + 1) * sizeof(*fr));
-		if (!fr) {
-			err = -ENOMEM;
+		n++;	/* freed with the others, whole or not */
+		if (err)
 			goto cleanup;
-		}
-		memcpy(fr, frames, nf * sizeof(*fr));
-		if (o->locals && c->threads[i].addrs)
-			with_locals(p, fr, nf, frs, c->threads[i].addrs,
-				    c->threads[i].naddrs < h->nframes ? c->threads[i].naddrs : h->nframes,
-				    o->locals > 1 ? 1024 : 128);
-		if (c->native && c->threads[i].nat && (err = with_native(c, a, h, frs,
-									  c->threads[i].nat, &fr, &nf)))
-			goto cleanup;
-		sts[n].pid = p->pid;
-		sts[n].ns_pid = p->ns_pid;
-		sts[n].thread_id = h->pthread_id;
-		sts[n].os_thread_id = h->tid;
-		/* A copy: asking for the next thread's name may refresh the table. */
-		sts[n].thread_name = agg__str(a, py_process__thread_name(p, h->tid, h->pthread_id, h->comm));
-		if (!sts[n].thread_name)
-			sts[n].thread_name = "";
-		sts[n].active = h->status & PY_S_ACTIVE;
-		sts[n].owns_gil = h->status & PY_S_GIL;
-		sts[n].ends = h->status & PY_S_ENDS;
-		sts[n].not_code = 0;
-		for (unsigned int j = 0; j < h->nframes && j < PY_MAX_FRAMES; j++)
-			sts[n].not_code += frs[j].code == PY_CODE_NOT_CODE;
-		sts[n].frames = fr;
-		sts[n].nframes = nf;
-		sts[n].cmdline = p->cmdline;
-		n++;
 	}
+	err = 0;
 	/* Gone before its threads could be read: that is no answer. */
 	if (!n && !c->core && py_process__gone(p->pid)) {
 		err = -ESRCH;
 		goto cleanup;
 	}
-	if (o->json)
-		print_json(sts, n, first);
-	else
-		print_text(p, sts, n, o, c->core);
+	if (o->json) {
+		dump_out__json(fam, self, t, n, o, first);
+	} else {
+		if (!*first)
+			dump_out__separator();
+		dump_out__text(p, fam, self, t, n, o);
+		*first = false;
+	}
 cleanup:
-	free_traces(sts, n);
+	free_traces(t, n);
 	for (i = 0; i < c->n; i++) {
 		free(c->threads[i].stack);
 		free(c->threads[i].addrs);
@@ -525,40 +433,69 @@ cleanup:
 	return err;
 }
 
-/* The process and, with -s, its descendants (from /proc/PID/stat ppids). */
-static size_t family(pid_t root, bool descendants, pid_t *out, size_t max)
+/*
+ * The process and, with -s, its descendants (from /proc/PID/stat ppids),
+ * each before its children and siblings in the order found: the order
+ * py-spy prints them in. Returns the count.
+ */
+static size_t family(pid_t root, bool descendants, struct dump_proc *out, size_t max)
 {
-	size_t n = 0, done = 0;
-	DIR *d;
-	struct dirent *de;
+	struct dump_proc found[DUMP_MAX_PROCS];
+	int stack[DUMP_MAX_PROCS], where[DUMP_MAX_PROCS];
+	size_t n = 0, done = 0, top = 0, k = 0;
 
-	out[n++] = root;
-	if (!descendants)
-		return n;
-	while (done < n) {
-		pid_t parent = out[done++];
+	found[n++] = (struct dump_proc){ .pid = root, .parent = -1 };
+	while (descendants && done < n && n < max) {
+		size_t parent = done++;
+		struct dirent *de;
+		DIR *d = opendir("/proc");
 
-		d = opendir("/proc");
 		if (!d)
 			break;
 		while ((de = readdir(d)) && n < max) {
 			char *end;
 			long pid = strtol(de->d_name, &end, 10);
 
-			if (*end || pid <= 0)
+			if (*end || pid <= 0 || pid == root)
 				continue;
-			if (procfs__ppid(pid) == parent)
-				out[n++] = pid;
+			if (procfs__ppid(pid) == found[parent].pid)
+				found[n++] = (struct dump_proc){ .pid = pid, .parent = (int)parent };
 		}
 		closedir(d);
 	}
+	/* Depth first: a parent always comes before its children. */
+	stack[top++] = 0;
+	while (top) {
+		int i = stack[--top];
+
+		where[i] = (int)k;
+		out[k] = found[i];
+		out[k].parent = found[i].parent < 0 ? -1 : where[found[i].parent];
+		k++;
+		for (size_t j = n; j-- > 0;)
+			if (found[j].parent == i)
+				stack[top++] = (int)j;
+	}
+	for (k = 0; k < n; k++) {
+		char buf[CMDLINE_MAX];
+
+		if (!read_cmdline(out[k].pid, buf, sizeof(buf)))
+			out[k].cmdline = strdup(buf);
+	}
 	return n;
+}
+
+static void family_free(struct dump_proc *fam, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(fam[i].cmdline);
 }
 
 /* --core: the process a core dump holds, read from the core alone. */
 static int dump_core(const struct dump_opts *o)
 {
 	struct collect c = { 0 };
+	struct dump_proc fam = { .parent = -1 };
 	bool first = true;
 	char why[768];
 	int err;
@@ -569,9 +506,12 @@ static int dump_core(const struct dump_opts *o)
 		return err == -EPROTONOSUPPORT ? EXIT_NOT_PYTHON :
 		       err == -EINVAL || err == -ENOMEM ? EXIT_FAILURE_ : EXIT_NO_PROCESS;
 	}
+	fam.pid = core_proc__process(c.core)->pid;
+	fam.cmdline = core_proc__process(c.core)->cmdline;
+	fam.exe = core_proc__exe(c.core);
 	if (o->json)
 		printf("[");
-	err = dump_one(NULL, core_proc__process(c.core), o, &c, &first);
+	err = dump_one(NULL, core_proc__process(c.core), o, &c, &fam, 0, &first);
 	if (!err && o->json)
 		printf("\n]\n");
 	fflush(stdout);
@@ -590,8 +530,8 @@ int cmd_dump(const struct dump_opts *o)
 	struct collect c = { 0 };
 	struct sampler *s = NULL;
 	struct py_process *root = NULL;
-	pid_t pids[DUMP_MAX_PROCS];
-	size_t npids, i;
+	struct dump_proc fam[DUMP_MAX_PROCS];
+	size_t nfam = 0, i;
 	bool first = true;
 	char why[256];
 	int err, status = EXIT_FAILURE_;
@@ -623,27 +563,28 @@ int cmd_dump(const struct dump_opts *o)
 	}
 	if (o->json)
 		printf("[");
-	npids = family(o->pid, o->subprocesses, pids, DUMP_MAX_PROCS);
-	for (i = 0; i < npids; i++) {
+	nfam = family(o->pid, o->subprocesses, fam, DUMP_MAX_PROCS);
+	for (i = 0; i < nfam; i++) {
+		pid_t pid = fam[i].pid;
 		struct py_process *p = NULL;
 
-		if (pids[i] == o->pid && root) {
+		if (pid == o->pid && root) {
 			p = root;
 			root = NULL;
-		} else if (py_process__open(pids[i], &p, why, sizeof(why))) {
+		} else if (py_process__open(pid, &p, why, sizeof(why))) {
 			continue;
 		}
-		err = dump_one(s, p, o, &c, &first);
+		err = dump_one(s, p, o, &c, fam, (int)i, &first);
 		py_process__free(p);
-		if (err && pids[i] != o->pid && py_process__gone(pids[i]))
+		if (err && pid != o->pid && py_process__gone(pid))
 			continue;	/* a descendant that exited meanwhile */
-		if (err == -ESRCH || (err && py_process__gone(pids[i]))) {
-			pr_err("no process with pid %d: it exited while being dumped", pids[i]);
+		if (err == -ESRCH || (err && py_process__gone(pid))) {
+			pr_err("no process with pid %d: it exited while being dumped", pid);
 			status = EXIT_NO_PROCESS;
 			goto cleanup;
 		}
 		if (err) {
-			pr_err("cannot dump pid %d: %s", pids[i], strerror(-err));
+			pr_err("cannot dump pid %d: %s", pid, strerror(-err));
 			goto cleanup;
 		}
 	}
@@ -652,6 +593,7 @@ int cmd_dump(const struct dump_opts *o)
 	fflush(stdout);
 	status = EXIT_OK;
 cleanup:
+	family_free(fam, nfam);
 	native__free(c.native);
 	sampler__free(s);
 	py_process__free(root);

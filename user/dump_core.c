@@ -238,6 +238,7 @@ int core_proc__walk(struct core_proc *cp, bool frame_addrs, uwalk_emit_fn emit, 
 	if (core__threads_left_out(cp->core))
 		pr_warn("core: %zu threads are missing: more than %u", core__threads_left_out(cp->core),
 			CORE_MAX_THREADS);
+	uwalk__entries(u, true);
 	uwalk__begin(u);
 	for (i = 0; i < n; i++) {
 		const struct core_thread *t = core__thread(cp->core, i);

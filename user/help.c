@@ -51,8 +51,10 @@ const char record_help[] =
 	"                          rate and CPUs, 256 KiB to 8 MiB)\n";
 
 const char top_help[] =
-	"top: a live table of where the samples land, every Python process\n"
-	"without -p (keys: 1-4 sort, L lines/functions, R reset, q quit):\n"
+	"top: a live table of the functions where the samples land, every Python\n"
+	"process without -p; %Own, %Total, GIL and Active over the last refresh,\n"
+	"OwnTime and TotalTime since the start (keys: 1-4 sort, L by line or by\n"
+	"function, R reset, ? help, q quit):\n"
 	"  -p, --pid PID           the process (repeatable)\n"
 	"  -r, --rate HZ           samples per second per CPU (default 100)\n"
 	"      --delay SECONDS     refresh interval (default 1)\n"
@@ -73,6 +75,12 @@ const char dump_help[] =
 	"                          gcore or a crash); no privileges needed\n"
 	"  -n, --native            C frames too, merged with the Python frames\n"
 	"      --full-filenames    do not shorten file names\n";
+
+const char completions_help[] =
+	"completions: a completion script for SHELL (bash, zsh or fish), e.g.\n"
+	"  pyspy-bpf completions bash > /etc/bash_completion.d/pyspy-bpf\n"
+	"  pyspy-bpf completions zsh > \"${fpath[1]}/_pyspy-bpf\"\n"
+	"  pyspy-bpf completions fish > ~/.config/fish/completions/pyspy-bpf.fish\n";
 
 /* Accepted by every command (common_option). */
 const char common_help[] =

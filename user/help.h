@@ -10,6 +10,7 @@
 extern const char record_help[];
 extern const char top_help[];
 extern const char dump_help[];
+extern const char completions_help[];
 extern const char common_help[];
 extern const char footer_help[];
 

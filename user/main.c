@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "completions.h"
 #include "dump.h"
 #include "help.h"
 #include "log.h"
@@ -79,6 +80,12 @@ static const struct option top_longopts[] = {
 	COMMON_LONG_OPTS
 };
 
+static const struct option completions_longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
 static const struct option dump_longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "subprocesses", no_argument, NULL, 's' },
@@ -105,6 +112,7 @@ struct cmd_args {
 
 struct cmd {
 	const char *name;
+	const char *summary;	/* one line, for completion scripts */
 	int (*func)(const struct cmd *cmd, const struct cmd_args *a);
 	const char *synopsis;	/* after "usage: pyspy-bpf " */
 	const char *help;	/* its options, without the common ones */
@@ -134,7 +142,7 @@ struct common_opts {
 #define OPT_NOT_MINE	(-2)
 
 /* Defined after the handlers it names; NR_CMDS and the terminator. */
-#define NR_CMDS 3
+#define NR_CMDS 4
 static const struct cmd cmds[NR_CMDS + 1];
 
 static int usage_error(const char *fmt, const char *arg)
@@ -690,6 +698,25 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
 	return cmd_dump(&o);
 }
 
+/* completions SHELL: the script, made from cmds[] (see completions.h). */
+static int do_completions(const struct cmd *cmd, const struct cmd_args *a)
+{
+	struct compl_cmd table[NR_CMDS];
+	struct common_opts co = { 0 };
+	int err;
+
+	if ((err = parse_options(cmd, a, &co, NULL, NULL)) != OPT_TAKEN)
+		return err;
+	if (optind != a->argc - 1)
+		return usage_error("completions needs one shell: bash, zsh or fish%s", "");
+	for (int i = 0; i < NR_CMDS; i++)
+		table[i] = (struct compl_cmd){ cmds[i].name, cmds[i].summary, cmds[i].longopts,
+					       cmds[i].help, strstr(cmds[i].synopsis, "COMMAND") };
+	if (completions__write(stdout, a->argv[optind], table, NR_CMDS, common_help))
+		return usage_error("unknown shell '%s': bash, zsh or fish", a->argv[optind]);
+	return fflush(stdout) ? EXIT_FAILURE_ : EXIT_OK;
+}
+
 /*
  * record first: it is the command when none is named. Its optstring starts
  * with '+' so that parsing stops at the profiled command's name and leaves
@@ -698,12 +725,17 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
  * silent and tell a missing value (':') from an unknown option ('?').
  */
 static const struct cmd cmds[NR_CMDS + 1] = {
-	{ "record", do_record, "[record] [options] [-- COMMAND [ARG...]]", record_help,
+	{ "record", "sample Python stacks and write a profile", do_record,
+	  "[record] [options] [-- COMMAND [ARG...]]", record_help,
 	  "+:p:d:r:f:o:stgiFnvhV", record_longopts, true },
-	{ "top", do_top, "top [--pid PID] [options] [-- COMMAND [ARG...]]", top_help,
+	{ "top", "a live table of the functions taking the most time", do_top,
+	  "top [--pid PID] [options] [-- COMMAND [ARG...]]", top_help,
 	  ":p:r:sginvhV", top_longopts, true },
-	{ "dump", do_dump, "dump --pid PID [options]", dump_help,
+	{ "dump", "print every Python thread's stack", do_dump,
+	  "dump --pid PID [options]", dump_help,
 	  ":p:sjlnvhV", dump_longopts, false },
+	{ "completions", "a completion script for a shell", do_completions,
+	  "completions SHELL", completions_help, ":hV", completions_longopts, false },
 	{}
 };
 

@@ -233,6 +233,22 @@ pid_t procfs__ppid(pid_t pid)
 	return ppid;
 }
 
+/* Field 20 of /proc/PID/stat: every thread of the process, running or not. */
+unsigned int procfs__threads(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	p = procfs__stat_fields(path, buf, sizeof(buf));
+	/* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime cutime cstime priority nice num_threads */
+	if (!p || sscanf(p, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %u", &n) != 1)
+		n = 0;
+	return n;
+}
+
 bool proc_gone(pid_t pid)
 {
 	char path[96];

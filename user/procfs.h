@@ -45,5 +45,7 @@ int procfs__task_exiting(const char *stat_path);
 bool proc_gone(pid_t pid);
 /* The parent of pid; 0 when unreadable. */
 pid_t procfs__ppid(pid_t pid);
+/* How many threads pid has (field 20 of its stat); 0 when unreadable. */
+unsigned int procfs__threads(pid_t pid);
 
 #endif

@@ -121,6 +121,13 @@ struct py_thread_name {
 int pyobj__thread_names(const struct pyobj_reader *r, struct py_thread_name *out,
 			size_t max);
 
+/*
+ * The thread states of every interpreter, in their lists' order (a list is
+ * newest first), at most max. Returns the count (those read before an
+ * unreadable link included), or a negative errno when none was read.
+ */
+int pyobj__thread_states(const struct pyobj_reader *r, uint64_t *out, size_t max);
+
 /* tp_name of the object's type (printable ASCII). 0 or negative errno. */
 int pyobj__type_name(const struct pyobj_reader *r, uint64_t addr, char *out,
 		     size_t outlen);

@@ -82,6 +82,7 @@ struct sbuf {
 	char *p;
 	size_t len, lim;
 	bool full;			/* something did not fit */
+	bool ended;			/* ... and the text says so already */
 };
 
 /* A dict's items, in insertion order where the layout keeps one. */

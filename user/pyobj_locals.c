@@ -126,6 +126,7 @@ struct frame_vars {
 	struct tuple_names *cells;	/* co_cellvars (<= 3.10): after all the locals */
 	uint64_t *slots, nslots;	/* the frame's localsplus */
 	uint64_t nargs;			/* the first nargs names are arguments */
+	uint64_t nshown;		/* ... of which co_argcount are shown as such */
 	uint8_t kinds[PYOBJ_MAX_LOCALS];	/* 3.11+: what each name is (CO_FAST_*) */
 	unsigned int cell_arg[PYOBJ_MAX_LOCALS];	/* cell i is argument cell_arg[i] */
 };
@@ -133,10 +134,12 @@ struct frame_vars {
 /*
  * The code object's header into code (size bytes), checked to be a code
  * object, and how many of its names are arguments (positional, keyword-only,
- * *args, **kwargs).
+ * *args, **kwargs); of them, the co_argcount positional ones are what py-spy
+ * lists as "Arguments" (keyword-only, *args and **kwargs go under "Locals"
+ * there, and here).
  */
 static int read_code(struct ctx *c, uint64_t code_addr, uint8_t *code, size_t size,
-		     uint64_t *nargs)
+		     uint64_t *nargs, uint64_t *nshown)
 {
 	const struct py_offsets *off = c->r->off;
 	const struct py_obj_offsets *o = c->o;
@@ -167,6 +170,7 @@ static int read_code(struct ctx *c, uint64_t code_addr, uint8_t *code, size_t si
 		return -EINVAL;
 	*nargs = (uint64_t)argcount + (uint64_t)kwonly + !!(flags & o->co_varargs) +
 		 !!(flags & o->co_varkeywords);
+	*nshown = (uint64_t)argcount;
 	return 0;
 }
 
@@ -299,7 +303,7 @@ static int add_locals(struct ctx *c, const struct frame_vars *fv, struct locals_
 		value = local_value(c, fv, i);
 		if (!value)
 			continue;
-		if ((err = add_local(c, lo, names->items[i], value, i < fv->nargs)))
+		if ((err = add_local(c, lo, names->items[i], value, i < fv->nshown)))
 			return err;
 	}
 	for (i = 0; i < cells->n; i++) {
@@ -307,7 +311,8 @@ static int add_locals(struct ctx *c, const struct frame_vars *fv, struct locals_
 		if (!value)
 			continue;
 		if ((err = add_local(c, lo, cells->items[i], value,
-				     fv->cell_arg[i] < PYOBJ_MAX_LOCALS)))
+				     fv->cell_arg[i] < PYOBJ_MAX_LOCALS &&
+					     fv->cell_arg[i] < fv->nshown)))
 			return err;
 	}
 	return 0;
@@ -334,7 +339,7 @@ int pyobj__frame_locals(const struct pyobj_reader *r, uint64_t frame_addr,
 	pyobj_ctx_init(&c, r, PYOBJ_MAX_FRAME_READS);
 	if ((err = pyobj_ctx_buffers(&c, budget)))
 		return err;
-	if ((err = read_code(&c, code_addr, code, sizeof(code), &fv.nargs)))
+	if ((err = read_code(&c, code_addr, code, sizeof(code), &fv.nargs, &fv.nshown)))
 		goto out;
 	fv.names = malloc(sizeof(*fv.names));
 	fv.cells = malloc(sizeof(*fv.cells));

@@ -114,6 +114,35 @@ static int rd_cstr(struct ctx *c, uint64_t addr, char *out, size_t max)
 	return 0;
 }
 
+/*
+ * A subclass of a builtin (IntEnum, a str or dict subclass, OrderedDict,
+ * defaultdict, a namedtuple) is shown as its base is, as py-spy does: by
+ * the Py_TPFLAGS_*_SUBCLASS bit its type carries (the same bits in 2.7
+ * and every 3.x, where 2.7's str is the "bytes" bit and its unicode the
+ * str one). bool, the one other int subclass among the builtins, was told
+ * apart by name.
+ */
+static enum kind subclass_kind(uint64_t flags, unsigned int major)
+{
+	static const struct {
+		unsigned int bit;
+		enum kind k3, k2;
+	} bits[] = {
+		{ 23, K_OTHER, K_INT27 },	/* Py_TPFLAGS_INT_SUBCLASS (2.7) */
+		{ 24, K_LONG, K_LONG },		/* Py_TPFLAGS_LONG_SUBCLASS */
+		{ 25, K_LIST, K_LIST },
+		{ 26, K_TUPLE, K_TUPLE },
+		{ 27, K_BYTES, K_BYTES },	/* 2.7: Py_TPFLAGS_STRING_SUBCLASS */
+		{ 28, K_STR, K_UNICODE27 },
+		{ 29, K_DICT, K_DICT },
+	};
+
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if ((flags >> bits[i].bit) & 1)
+			return major == 2 ? bits[i].k2 : bits[i].k3;
+	return K_OTHER;
+}
+
 /* The type object at type: from the call's cache, else read and cached. */
 int pyobj_type_info(struct ctx *c, uint64_t type, const struct tinfo **out)
 {
@@ -160,6 +189,8 @@ int pyobj_type_info(struct ctx *c, uint64_t type, const struct tinfo **out)
 			break;
 		}
 	}
+	if (t->kind == K_OTHER)
+		t->kind = subclass_kind(t->flags, c->r->major);
 	if (c->ntypes < TYPE_CACHE) {
 		t = &c->types[c->ntypes++];
 	} else {

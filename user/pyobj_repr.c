@@ -21,6 +21,7 @@ void pyobj_sb_init(struct sbuf *s, char *out, size_t lim)
 	s->len = 0;
 	s->lim = lim;
 	s->full = false;
+	s->ended = false;
 }
 
 void pyobj_sb_put(struct sbuf *s, const char *str, size_t n)
@@ -69,7 +70,7 @@ void pyobj_sb_finish(struct sbuf *s)
 {
 	size_t cut, i;
 
-	if (s->full) {
+	if (s->full && !s->ended) {
 		cut = s->lim >= 3 ? s->lim - 3 : 0;
 		while (cut > 0 && ((unsigned char)s->p[cut] & 0xc0) == 0x80)
 			cut--;

@@ -16,7 +16,7 @@
 /*
  * Where a string's characters are: count, bytes per char (1, 2, 4; 0 for a
  * byte string) and address. 0, negative errno, or -EINVAL (not a string we
- * can read: wrong type, legacy non-compact str, bad kind).
+ * can read: wrong type, bad kind, a legacy string without its data).
  */
 static int str_data(struct ctx *c, uint64_t addr, const struct tinfo *t, uint64_t *n,
 		    unsigned int *kind, uint64_t *data)
@@ -48,8 +48,20 @@ static int str_data(struct ctx *c, uint64_t addr, const struct tinfo *t, uint64_
 			return -EINVAL;
 		if ((err = pyobj_rd(c, addr, hdr, sl->ascii_size)))
 			return err;
-		/* A legacy string (pre-3.12 C API) is one we cannot read. */
-		if (str_layout__chars(sl, hdr, sl->ascii_size, n, kind, &hsize))
+		err = str_layout__chars(sl, hdr, sl->ascii_size, n, kind, &hsize);
+		if (err == -ENOTSUP) {
+			/* Not compact: an instance of a str subclass (or of the old
+			 * C API), its characters elsewhere, at data.any, the
+			 * pointer after the PyCompactUnicodeObject. */
+			if (*kind != 1 && *kind != 2 && *kind != 4)
+				return -EINVAL;
+			if ((err = pyobj_rd64(c, addr + sl->compact_size, data)))
+				return err;
+			if (!*data)
+				return -EINVAL;
+			break;
+		}
+		if (err)
 			return -EINVAL;
 		*data = addr + hsize;
 		break;
@@ -61,11 +73,58 @@ static int str_data(struct ctx *c, uint64_t addr, const struct tinfo *t, uint64_
 	return 0;
 }
 
+/* Bytes of the repr's unit at p: an escape (\n, \xNN, \uNNNN, \UNNNNNNNN)
+ * or one character's UTF-8 sequence, never split. */
+static size_t repr_unit(const char *p, size_t left)
+{
+	size_t n = 1;
+
+	if (p[0] == '\\' && left > 1)
+		n = p[1] == 'x' ? 4 : p[1] == 'u' ? 6 : p[1] == 'U' ? 10 : 2;
+	else if (((unsigned char)p[0] & 0xe0) == 0xc0)
+		n = 2;
+	else if (((unsigned char)p[0] & 0xf0) == 0xe0)
+		n = 3;
+	else if (((unsigned char)p[0] & 0xf8) == 0xf0)
+		n = 4;
+	return n < left ? n : left;
+}
+
+/*
+ * A string's repr too long for the room left, as the whole repr: its start,
+ * its closing quote, then "..." ('abcdef'...), cut between characters or
+ * escapes; the buffer is then full, its ellipsis written.
+ */
+static void put_cut_repr(struct sbuf *s, const char *text, size_t len)
+{
+	size_t room = pyobj_sb_room(s), head, body;
+	const char *q;
+
+	q = memchr(text, text[len - 1], len - 1);	/* the opening quote */
+	head = q ? (size_t)(q - text) + 1 : 1;
+	if (room < head + 4 || len < head + 1) {
+		s->full = true;
+		return;
+	}
+	for (body = 0; head + body < len - 1;) {
+		size_t u = repr_unit(text + head + body, len - 1 - head - body);
+
+		if (head + body + u + 4 > room)
+			break;
+		body += u;
+	}
+	pyobj_sb_put(s, text, head + body);
+	pyobj_sb_put(s, text + len - 1, 1);
+	pyobj_sb_puts(s, "...");
+	s->full = s->ended = true;
+}
+
 void pyobj_repr_string(struct ctx *c, struct sbuf *s, uint64_t addr, const struct tinfo *t)
 {
 	uint64_t n, data;
 	unsigned int kind;
 	size_t take, unit;
+	const char *text;
 	int err, len;
 
 	err = str_data(c, addr, t, &n, &kind, &data);
@@ -97,10 +156,17 @@ void pyobj_repr_string(struct ctx *c, struct sbuf *s, uint64_t addr, const struc
 		return;
 	}
 	/* 2.7 str: Python 2's repr, which is bytes' without the b. */
-	if (t->kind == K_BYTES && c->r->major == 2)
-		pyobj_sb_put(s, c->text + 1, (size_t)len - 1);
+	text = c->text;
+	if (t->kind == K_BYTES && c->r->major == 2) {
+		text++;
+		len--;
+	}
+	/* Cut inside a container, the text runs on to its "...": a closing
+	 * quote there would pass for the string's end. */
+	if ((take < n || (size_t)len > pyobj_sb_room(s)) && !c->depth)
+		put_cut_repr(s, text, (size_t)len);
 	else
-		pyobj_sb_put(s, c->text, (size_t)len);
+		pyobj_sb_put(s, text, (size_t)len);
 	if (take < n)
 		s->full = true;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Thread names: threading._active of every interpreter, ident -> the
- * Thread's name (and, 3.8+, its kernel tid).
+ * Thread's name (and, 3.8+, its kernel tid). And the thread states in the
+ * interpreters' own order.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -90,4 +91,35 @@ int pyobj__thread_names(const struct pyobj_reader *r, struct py_thread_name *out
 	if (err)
 		return err;
 	return first_err ? first_err : 0;
+}
+
+int pyobj__thread_states(const struct pyobj_reader *r, uint64_t *out, size_t max)
+{
+	uint64_t interp, head, ts;
+	size_t count = 0;
+	struct ctx c;
+	int err, i;
+
+	if (!r || !r->off || (!out && max))
+		return -EINVAL;
+	if (max > PYOBJ_MAX_SCAN_READS)
+		max = PYOBJ_MAX_SCAN_READS;
+	/* A read per thread state and two per interpreter. */
+	pyobj_ctx_init(&c, r, max + 2 * PYOBJ_MAX_INTERPS + 1);
+	head = r->off->flags & PY_F_INTERP_HEAD_SYM ? r->runtime :
+						      r->runtime + r->off->runtime_interp_head;
+	err = pyobj_rd64(&c, head, &interp);
+	for (i = 0; !err && interp && i < PYOBJ_MAX_INTERPS && count < max; i++) {
+		err = pyobj_rd64(&c, interp + r->off->interp_tstate_head, &ts);
+		/* A list longer than max, or one that loops back in hostile
+		 * memory, ends at max. */
+		while (!err && ts && count < max) {
+			out[count++] = ts;
+			err = pyobj_rd64(&c, ts + r->off->tstate_next, &ts);
+		}
+		if (!err)
+			err = pyobj_rd64(&c, interp + r->off->interp_next, &interp);
+	}
+	pyobj_ctx_fini(&c);
+	return count ? (int)count : err;
 }

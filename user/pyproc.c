@@ -647,6 +647,11 @@ void py_process__read_thread_names(struct py_process *p, size_t max)
 	p->py_names_wait = NAMES_WAIT_MAX_NS;
 }
 
+const char *py_process__py_thread_name(struct py_process *p, int tid, uint64_t ident)
+{
+	return py_name_of(p, ident, tid);
+}
+
 /*
  * The kernel names of a process that runs for weeks and starts threads all
  * along: when the table is full, the threads that exited are forgotten, and

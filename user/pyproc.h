@@ -74,6 +74,9 @@ void py_process__free(struct py_process *p);
 /* Reads threading's names of up to max threads now, outside the sample
  * path's ration: for listing every thread of a process at once. */
 void py_process__read_thread_names(struct py_process *p, size_t max);
+/* The thread's name from threading's, as last read; NULL when threading
+ * does not know the thread (never the kernel's name: dump's unnamed). */
+const char *py_process__py_thread_name(struct py_process *p, int tid, uint64_t ident);
 const char *py_process__thread_name(struct py_process *p, int tid, uint64_t ident,
 				    const char *comm);
 

@@ -472,6 +472,7 @@ static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 		.pid = o->pid,
 		.idle_only = o->idle_only,
 		.frame_addrs = o->frame_addrs,
+		.entries = o->entries,
 	};
 	__u32 zero = 0;
 	int fd, err;

@@ -59,6 +59,7 @@ struct iterate_opts {
 	pid_t pid;			/* 0: every known process */
 	bool idle_only;			/* only threads that are not on a CPU */
 	bool frame_addrs;		/* a PY_REC_FRAME_ADDRS record after each stack */
+	bool entries;			/* PY_LASTI_ENTRY on activations' first frames */
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC; 0: none */
 	volatile sig_atomic_t *stop;	/* ends the call when it becomes non-zero; may be NULL */
 };

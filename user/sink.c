@@ -9,8 +9,10 @@
 #include <time.h>
 #include "log.h"
 #include "native_stack.h"
+#include "procfs.h"
 #include "record_int.h"
 #include "sink.h"
+#include "textesc.h"
 #include "top.h"
 
 const struct frame **sink__stack(struct collector *c, struct py_process *p,
@@ -180,8 +182,7 @@ static int top_open(struct collector *c)
 
 static int top_start(struct collector *c, uint64_t now)
 {
-	(void)now;
-	c->top = top__new(c->o->rate, c->o->delay, c->o->out.full_filenames);
+	c->top = top__new(c->o->rate, c->o->delay, c->o->out.full_filenames, now);
 	if (!c->top) {
 		pr_err("out of memory");
 		return -ENOMEM;
@@ -208,9 +209,65 @@ static uint64_t top_due(const struct collector *c)
 	return top__due(c->top);
 }
 
+/*
+ * What top's first line names after "Collecting samples from ", as py-spy
+ * writes it: the process's command line and Python version, or with -s
+ * "and subprocesses"; then pyspy-bpf's own modes, several -p and the host.
+ */
+static void top_what(struct collector *c, char *buf, size_t len)
+{
+	const struct record_opts *o = c->o;
+	pid_t pid = c->child ? c->child : o->npids ? o->pids[0] : 0;
+	struct py_process *p = pid ? hashmap__get(c->procs, pid) : NULL;
+	char cmd[CMDLINE_MAX], shown[4 * CMDLINE_MAX];
+	size_t off;
+
+	if (targets__host_wide(c)) {
+		snprintf(buf, len, "every Python process on the host");
+		return;
+	}
+	if (o->npids > 1) {
+		off = snprintf(buf, len, "%d processes (pids", o->npids);
+		for (int i = 0; i < o->npids && off < len; i++)
+			off += snprintf(buf + off, len - off, "%s %d", i ? "," : "", o->pids[i]);
+		if (off < len)
+			snprintf(buf + off, len - off, ")%s", o->subprocesses ? " and subprocesses" : "");
+		return;
+	}
+	/* Not attached yet (a command that is starting): /proc has it. */
+	if (p)
+		snprintf(cmd, sizeof(cmd), "%s", p->cmdline);
+	else if (read_cmdline(pid, cmd, sizeof(cmd)) || !cmd[0])
+		snprintf(cmd, sizeof(cmd), "Pid %d", pid);
+	textesc__str(cmd, shown, sizeof(shown));	/* cut when it does not fit */
+	if (o->subprocesses)
+		snprintf(buf, len, "'%s' and subprocesses", shown);
+	else if (p)
+		snprintf(buf, len, "'%s' (python v%u.%u.%u)", shown, p->major, p->minor, p->micro);
+	else
+		snprintf(buf, len, "'%s'", shown);
+}
+
 static bool top_tick(struct collector *c, uint64_t now)
 {
-	return top__tick(c->top, now, hashmap__size(c->procs));
+	struct top_head h = { .procs = hashmap__size(c->procs) };
+	char what[4 * CMDLINE_MAX + 64];
+	size_t pos = 0;
+	void *v;
+
+	if (top__keys(c->top, now))
+		return true;
+	if (!top__draw_due(c->top, now))
+		return false;
+	top_what(c, what, sizeof(what));
+	h.what = what;
+	h.show_procs = targets__host_wide(c) || c->o->subprocesses || c->o->npids > 1;
+	/* py-spy counts every thread of its last sample, idle ones too: the
+	 * kernel's count of each process's threads, read at the draw. */
+	while (hashmap__next(c->procs, &pos, NULL, &v))
+		h.threads += procfs__threads(((struct py_process *)v)->pid);
+	top__draw(c->top, now, &h);
+	return false;
 }
 
 /* The terminal given back first, then what is said on it. */

@@ -5,6 +5,8 @@ tid-keyed hash for the thread cache) and, for dump and --idle, the iterator
 of kernel facts with the collector's own walker (before 5.18). The output
 must be the same as the modern programs'; `make kernel-test` runs the real
 old kernels."""
+import re
+
 import pytest
 
 import test_dump
@@ -66,8 +68,10 @@ def test_dump_same_as_modern(profiler, interp_any, start_target, tmp_path):
     assert modern.returncode == 0 and compat.returncode == 0, (modern.stderr, compat.stderr)
 
     def parked(text):
-        # The spinner moves between the two dumps: its thread is left out.
-        blocks = text.split("\n\n")
+        # A block per thread, from its "Thread" line on (no blank line
+        # between threads, as in py-spy). The spinner moves between the two
+        # dumps: its thread is left out.
+        blocks = re.split(r"\n(?=Thread )", text)
         return [b for b in blocks if "spin" not in b]
 
     assert parked(compat.stdout) == parked(modern.stdout), (compat.stdout, modern.stdout)

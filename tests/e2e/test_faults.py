@@ -433,8 +433,8 @@ def test_deep_recursion_5000(profiler, interp_any, start_target, tmp_path):
     # Half the ticks of the CPU time the target received while sampled.
     assert total >= max(1, cpu * 100 * 0.5), (cpu, res.stderr)
     for frames, count in stacks:
-        # the innermost 2048 frames, the cut marked at the root end
-        assert frames[0] == "<truncated>" and len(frames) == 2049, frames[:3]
+        # the innermost 4096 frames, the cut marked at the root end
+        assert frames[0] == "<truncated>" and len(frames) == 4097, frames[:3]
         assert all(parse_frame(f)[0] == "recurse" for f in frames[1:])
     stats = summary_counts(res.stderr)
     assert stats["truncated"] >= total and stats["samples"] == total, res.stderr
@@ -445,7 +445,7 @@ def test_deep_recursion_5000(profiler, interp_any, start_target, tmp_path):
     threads = json.loads(res.stdout)
     assert len(threads) == 1
     frames = threads[0]["frames"]
-    assert len(frames) == 2049 and frames[-1]["name"] == "<truncated>", \
+    assert len(frames) == 4097 and frames[-1]["name"] == "<truncated>", \
         [f["name"] for f in frames[-3:]]
 
 

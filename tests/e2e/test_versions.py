@@ -67,15 +67,15 @@ def test_deep_recursion_complete(profiler, interp, start_target, tmp_path):
 
 
 def test_deeper_than_limit_is_marked(profiler, interp, start_target, tmp_path):
-    t = start_target(interp, "deep_recursion.py", [2500, 30])
+    t = start_target(interp, "deep_recursion.py", [4500, 30])
     text, err = record(profiler, tmp_path, ["-p", str(t.pid), "-d", "2"])
     stacks = parse_raw(text)
     total = sum(c for _, c in stacks)
     assert total > 0
     for frames, count in stacks:
-        # Innermost 2048 frames kept, the cut marked at the root end.
+        # Innermost 4096 frames kept, the cut marked at the root end.
         assert frames[0] == "<truncated>", frames[:3]
-        assert len(frames) == 2049
+        assert len(frames) == 4097
     m = re.search(r"truncated stacks: (\d+)", err)
     assert m and int(m.group(1)) >= total, err
 

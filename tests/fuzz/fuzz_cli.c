@@ -8,7 +8,7 @@
  *               user/out_flamegraph.c user/out_speedscope.c
  *               user/out_chrometrace.c user/out_pprof.c user/output.c
  *               user/protobuf.c user/textesc.c user/utf8.c user/capture.c
- *               user/help.c
+ *               user/help.c user/completions.c
  * fuzz-libs: -lz -lm -lcurl -lpthread -lbpf -lelf
  *
  * Checked: main returns one of the documented exit statuses; a command is

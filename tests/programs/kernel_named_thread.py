@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # A thread that threading does not know (started with the low-level thread
-# module, threading never imported) names itself "pyspy-renamed" with
-# prctl(PR_SET_NAME) and spins in renamed_spin; the main thread sleeps.
-# Prints "ready <pid>".
+# module, threading never imported) names itself "pyspy-renamed" through
+# /proc/thread-self/comm (what prctl(PR_SET_NAME) sets; ctypes would import
+# threading on some versions) and spins in renamed_spin; the main thread
+# sleeps. Prints "threading <0|1>" (whether anything imported threading
+# after all: a .pth file without -S), then "ready <pid>".
 # Expected: its samples carry the kernel's name of the thread.
-import ctypes
 import os
 import sys
 import time
@@ -14,14 +15,13 @@ try:
 except ImportError:  # 2.7
     import thread
 
-PR_SET_NAME = 15
-libc = ctypes.CDLL(None)
 named = thread.allocate_lock()
 named.acquire()
 
 
 def renamed_spin(end):
-    libc.prctl(PR_SET_NAME, b"pyspy-renamed", 0, 0, 0)
+    with open("/proc/thread-self/comm", "w") as f:
+        f.write("pyspy-renamed")
     named.release()
     n = 0
     while time.time() < end:
@@ -32,6 +32,7 @@ if __name__ == "__main__":
     end = time.time() + (float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)
     thread.start_new_thread(renamed_spin, (end,))
     named.acquire()
+    sys.stdout.write("threading %d\n" % ("threading" in sys.modules))
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
     while time.time() < end:

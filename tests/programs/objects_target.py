@@ -9,11 +9,15 @@
 #   thread <ident> <name>        every entry of threading._active
 #   main <ident>                 the thread running objects_target
 #   func objects_target          the function whose frame holds the locals
-#   local <name> <0|1> <repr>    1: an argument; <repr> is what the reader
+#   local <name> <0|1> <repr>    1: an argument (co_argcount's, as py-spy
+#                                counts them); <repr> is what the reader
 #                                must print: Python 3's repr(), with the
 #                                reader's documented forms for the rest
+#                                (a subclass of int, str, bytes, list,
+#                                tuple or dict as its base, as py-spy does)
 #   ready <pid>
 # and exits when its stdin closes.
+import collections
 import os
 import sys
 import threading
@@ -84,25 +88,38 @@ def _other(v):
     return u"<%s at 0x%x>" % (type(v).__name__, id(v))
 
 
+def _base(v):
+    """The type the reader shows v as: its own, or for a subclass of a
+    builtin the builtin (the flags of its type say which)."""
+    t = type(v)
+    if t is bool:
+        return t
+    for b in int_types + (bytes, text_type, list, tuple, dict):
+        if isinstance(v, b):
+            return b
+    return t
+
+
 def expect(v, seen=()):
     """The repr the reader must give for v (text)."""
-    t = type(v)
+    t = _base(v)
     if v is None or t is bool or t is float:
         return text_type(repr(v))
     if t in int_types:
         if abs(v).bit_length() > MAX_LONG_BITS:
             return _other(v)
-        return text_type(str(v))  # no 'L' on 2.7
+        return text_type(int(v))  # no 'L' on 2.7, 5 for an IntEnum
     if t is bytes:
-        return repr(v).decode("ascii") if PY2 else repr(v)
+        return repr(bytes(v)).decode("ascii") if PY2 else repr(bytes(v))
     if t is text_type:
-        return _urepr(v) if PY2 else repr(v)
+        return _urepr(text_type(v)) if PY2 else repr(text_type(v))
     if t in (list, tuple, dict):
         if id(v) in seen:
             return {list: u"[...]", tuple: u"(...)", dict: u"{...}"}[t]
         seen = seen + (id(v),)
         if t is dict:
-            items = [expect(k, seen) + u": " + expect(x, seen) for k, x in v.items()]
+            # The dict's own table order (an OrderedDict's links aside).
+            items = [expect(k, seen) + u": " + expect(x, seen) for k, x in dict.items(v)]
             return u"{" + u", ".join(items) + u"}"
         items = [expect(x, seen) for x in v]
         if t is tuple:
@@ -126,9 +143,7 @@ def report(func, names, values):
     emit(u"main %d" % get_ident())
     emit(u"func " + func.__name__)
     code = func.__code__
-    nargs = code.co_argcount + getattr(code, "co_kwonlyargcount", 0)
-    nargs += bool(code.co_flags & 4) + bool(code.co_flags & 8)
-    args = code.co_varnames[:nargs]
+    args = code.co_varnames[:code.co_argcount]
     for name in sorted(names):
         emit(u"local %s %d %s" % (name, name in args, expect(values[name])))
 
@@ -137,7 +152,55 @@ class Custom(object):
     pass
 
 
+class MyStr(text_type):
+    pass
+
+
+class MyBytes(bytes):
+    pass
+
+
+class MyInt(int):
+    pass
+
+
+class MyList(list):
+    pass
+
+
+class MyDict(dict):
+    pass
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+def subclass_objects():
+    """Instances of subclasses of the builtins, by name."""
+    dd = collections.defaultdict(list)
+    dd["k"].append(1)
+    objs = {
+        "sub_str": MyStr(u"sub str"), "sub_bytes": MyBytes(b"sub"), "sub_int": MyInt(11),
+        "sub_list": MyList([1, u"two"]), "sub_dict": MyDict(a=1),
+        "ordered": collections.OrderedDict([("one", 1), ("two", 2)]),
+        "default": dd, "point": Point(3, 4),
+    }
+    if not PY2:
+        import enum
+
+        class Color(enum.IntEnum):
+            RED = 5
+
+        objs["color"] = Color.RED
+    return objs
+
+
 def objects_target(a, b=2, *args, **kwargs):
+    subs = subclass_objects()
+    sub_str, sub_bytes, sub_int = subs["sub_str"], subs["sub_bytes"], subs["sub_int"]
+    sub_list, sub_dict, ordered = subs["sub_list"], subs["sub_dict"], subs["ordered"]
+    default, point, color = subs["default"], subs["point"], subs.get("color")
+    del subs
     small = 42
     negative = -7
     zero = 0

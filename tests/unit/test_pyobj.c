@@ -675,8 +675,10 @@ static void test_hostile(void **state)
 		x = fk_bytes(&f, "ab", 2);
 		put64(x + o->ob_size, 1ull << 39);
 		got = repr_of(&f, x, 64, &ret);
-		assert_int_equal(strlen(got), 64);
-		assert_string_equal(got + 61, "...");
+		/* cut whole characters or escapes (\x00 is 4): its closing
+		 * quote, then the ellipsis */
+		assert_in_range(strlen(got), 61, 64);
+		assert_string_equal(got + strlen(got) - 4, "'...");
 		if (!f.py2) {
 			uint32_t cp[300];
 
@@ -1063,8 +1065,8 @@ static void test_fake_frames_threads(void **state)
 	for (k = 0; k < py_offsets_table_len; k++) {
 		const struct py_offsets_entry *e = &py_offsets_table[k];
 		const struct want_local want[] = {
-			{ "a", true, "7" }, { "b", true, "'bee'" }, { "args", true, "()" },
-			{ "kw", true, "{}" }, { "x", false, "1" }, { "c", false, "'cv'" },
+			{ "a", true, "7" }, { "b", true, "'bee'" }, { "args", false, "()" },
+			{ "kw", false, "{}" }, { "x", false, "1" }, { "c", false, "'cv'" },
 		};
 		struct py_thread_name names[4];
 		struct local_variable *v;
@@ -1437,12 +1439,34 @@ static const char *line_arg(struct target *t, const char *key)
 }
 
 /* The repr cut the way the reader cuts: budget - 3 bytes at a character boundary, then "...". */
+/* Bytes of one character or escape at p of a repr. */
+static size_t unit_len(const char *p)
+{
+	unsigned char b = (unsigned char)p[0];
+
+	if (b == '\\')
+		return p[1] == 'x' ? 4 : p[1] == 'u' ? 6 : p[1] == 'U' ? 10 : 2;
+	return b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+}
+
+/* What a repr longer than budget becomes: a string's start, its closing
+ * quote and "..."; anything else cut to budget - 3 bytes and "...". */
 static void cut_expected(const char *full, size_t budget, char *out, size_t outlen)
 {
-	size_t len = strlen(full), cut;
+	size_t len = strlen(full), cut, head;
+	const char *q;
 
 	if (len <= budget) {
 		snprintf(out, outlen, "%s", full);
+		return;
+	}
+	q = strchr("'\"", full[len - 1]) ? strchr(full, full[len - 1]) : NULL;
+	if (q && q - full <= 1 && (q == full || full[0] == 'b')) {
+		head = (size_t)(q - full) + 1;
+		for (cut = 0; head + cut < len - 1 && head + cut + unit_len(full + head + cut) + 4 <=
+							     budget;)
+			cut += unit_len(full + head + cut);
+		snprintf(out, outlen, "%.*s%c...", (int)(head + cut), full, full[len - 1]);
 		return;
 	}
 	cut = budget >= 3 ? budget - 3 : 0;
