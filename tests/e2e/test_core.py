@@ -80,6 +80,14 @@ class CoreTarget(object):
         self.proc.stdout.close()
 
 
+@pytest.fixture(autouse=True)
+def no_cores_left(tmp_path):
+    """Cores are tens of megabytes: none outlives its test, failed or not."""
+    yield
+    for path in glob.glob(str(tmp_path / "core*")):
+        os.unlink(path)
+
+
 @pytest.fixture
 def core_target():
     # A core is read without BPF or privileges; gcore needs to attach.
