@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "aggregate.h"
 #include "dump.h"
+#include "dump_core.h"
 #include "dump_int.h"
 #include "hashmap.h"
 #include "log.h"
@@ -54,6 +55,7 @@ struct collect {
 	uint64_t malformed;
 	uint64_t dropped;	/* stacks not kept: the cap, or out of memory */
 	struct native *native;	/* --native: the unwind tables */
+	struct core_proc *core;	/* --core: the threads come from it */
 };
 
 static bool room_for_one(struct collect *c)
@@ -225,6 +227,8 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 	uint64_t before[PY_C__MAX], after[PY_C__MAX];
 	int err;
 
+	if (c->core)
+		return core_proc__walk(c->core, o->locals > 0, on_record, c);
 	err = sampler__add_proc(s, p->pid, &p->bpf);
 	if (!err && c->native && (err = native__add_proc(c->native, p->pid)))
 		pr_debug("native: cannot read the mappings of pid %d: %s", p->pid,
@@ -403,7 +407,7 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 	}
 	err = 0;
 	/* Gone before its threads could be read: that is no answer. */
-	if (!n && py_process__gone(p->pid)) {
+	if (!n && !c->core && py_process__gone(p->pid)) {
 		err = -ESRCH;
 		goto cleanup;
 	}
@@ -487,6 +491,37 @@ static void family_free(struct dump_proc *fam, size_t n)
 		free(fam[i].cmdline);
 }
 
+/* --core: the process a core dump holds, read from the core alone. */
+static int dump_core(const struct dump_opts *o)
+{
+	struct collect c = { 0 };
+	struct dump_proc fam = { .parent = -1 };
+	bool first = true;
+	char why[768];
+	int err;
+
+	err = core_proc__open(o->core, &c.core, why, sizeof(why));
+	if (err) {
+		pr_err("cannot read core '%s': %s", o->core, why);
+		return err == -EPROTONOSUPPORT ? EXIT_NOT_PYTHON :
+		       err == -EINVAL || err == -ENOMEM ? EXIT_FAILURE_ : EXIT_NO_PROCESS;
+	}
+	fam.pid = core_proc__process(c.core)->pid;
+	fam.cmdline = core_proc__process(c.core)->cmdline;
+	fam.exe = core_proc__exe(c.core);
+	if (o->json)
+		printf("[");
+	err = dump_one(NULL, core_proc__process(c.core), o, &c, &fam, 0, &first);
+	if (!err && o->json)
+		printf("\n]\n");
+	fflush(stdout);
+	if (err)
+		pr_err("cannot dump core '%s': %s", o->core, strerror(-err));
+	core_proc__free(c.core);
+	free(c.threads);
+	return err ? EXIT_FAILURE_ : EXIT_OK;
+}
+
 int cmd_dump(const struct dump_opts *o)
 {
 	struct sampler_opts so = { .rate = 0, .btf_path = o->btf_path, .iterate = true,
@@ -501,6 +536,8 @@ int cmd_dump(const struct dump_opts *o)
 	char why[256];
 	int err, status = EXIT_FAILURE_;
 
+	if (o->core)
+		return dump_core(o);
 	err = py_process__open(o->pid, &root, why, sizeof(why));
 	if (err == -ESRCH || (err && py_process__gone(o->pid))) {
 		pr_err("no process with pid %d", o->pid);

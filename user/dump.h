@@ -13,6 +13,7 @@ struct dump_opts {
 	bool full_filenames;
 	bool native;		/* C frames too, merged with the Python frames */
 	const char *btf_path;
+	const char *core;	/* --core: a core dump instead of a live pid */
 };
 
 /* Prints every Python thread of the process, running or not, without

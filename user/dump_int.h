@@ -16,6 +16,7 @@ struct dump_proc {
 	pid_t pid;
 	int parent;		/* index in the family; -1: the process asked for */
 	char *cmdline;		/* NULL until read */
+	const char *exe;	/* the program, when /proc cannot say (--core) */
 };
 
 /* Per frame of a trace, beside the frames (shared, interned). */

@@ -92,9 +92,15 @@ void dump_out__text(const struct py_process *p, const struct dump_proc *fam, int
 
 	proc_dir(p->pid, link, sizeof(link) - 4);
 	strcat(link, "/exe");
-	len = readlink(link, exe, sizeof(exe) - 1);
+	len = fam[self].exe ? -1 : readlink(link, exe, sizeof(exe) - 1);
 	exe[len > 0 ? len : 0] = 0;
-	if (p->ns_pid && p->ns_pid != p->pid)
+	if (fam[self].exe)
+		snprintf(exe, sizeof(exe), "%s", fam[self].exe);
+	if (o->core) {
+		printf("Process %d (core '", p->pid);
+		textesc__fputs(o->core, stdout);
+		printf("'): ");
+	} else if (p->ns_pid && p->ns_pid != p->pid)
 		printf("Process %d (%d in its namespace): ", p->pid, p->ns_pid);
 	else
 		printf("Process %d: ", p->pid);

@@ -71,6 +71,8 @@ const char dump_help[] =
 	"  -s, --subprocesses      also its descendants\n"
 	"  -j, --json              a JSON list of stack traces\n"
 	"  -l, --locals            arguments and locals of each frame (-ll: more)\n"
+	"      --core FILE         an ELF core dump instead of a live process (from\n"
+	"                          gcore or a crash); no privileges needed\n"
 	"  -n, --native            C frames too, merged with the Python frames\n"
 	"      --full-filenames    do not shorten file names\n";
 

@@ -31,7 +31,7 @@
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
        OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG, OPT_NATIVE_ALL, OPT_NONBLOCKING,
-       OPT_HIDEPROGRESS, OPT_CAPTURE };
+       OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_CORE };
 
 /* Last in every table, in this order, as getopt_long has always seen them. */
 #define COMMON_LONG_OPTS						\
@@ -91,6 +91,7 @@ static const struct option dump_longopts[] = {
 	{ "subprocesses", no_argument, NULL, 's' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "locals", no_argument, NULL, 'l' },
+	{ "core", required_argument, NULL, OPT_CORE },
 	{ "native", no_argument, NULL, 'n' },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	COMMON_LONG_OPTS
@@ -661,6 +662,9 @@ static int dump_option(int c, void *ctx)
 	case 'l':
 		o->locals++;
 		break;
+	case OPT_CORE:
+		o->core = optarg;
+		break;
 	default:
 		return OPT_NOT_MINE;
 	}
@@ -682,8 +686,13 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
 	o.btf_path = co.btf_path;
 	if (optind < a->argc)
 		return usage_error("unexpected argument '%s'", a->argv[optind]);
+	/* A core is read from its file alone: no BPF, no privileges. */
+	if (o.core && (o.pid || o.subprocesses || o.native))
+		return usage_error("--core reads a core dump: not with %s", "--pid, -s or --native");
+	if (o.core)
+		return cmd_dump(&o);
 	if (!o.pid)
-		return usage_error("dump needs a process: --pid PID%s", "");
+		return usage_error("dump needs a process: --pid PID or --core FILE%s", "");
 	if ((err = check_btf(o.btf_path)) || (err = need_privileges()))
 		return err;
 	return cmd_dump(&o);

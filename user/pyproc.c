@@ -228,8 +228,8 @@ static void reader_init(struct py_process *p)
 	p->reader.runtime = p->bpf.runtime;
 }
 
-static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, char *why,
-		 size_t whylen)
+int py_process__setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, char *why,
+		      size_t whylen)
 {
 	const struct py_offsets_entry *ent;
 	struct py_offsets off;
@@ -326,7 +326,7 @@ static int setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, 
 	return p->syms ? 0 : -ENOMEM;
 }
 
-static struct py_process *process_new(pid_t pid)
+struct py_process *py_process__new(pid_t pid)
 {
 	struct py_process *p = calloc(1, sizeof(*p));
 
@@ -373,7 +373,7 @@ static int open_live(pid_t pid, struct py_process **out, char *why, size_t whyle
 	why[0] = 0;
 	exe_id(pid, exe_before);
 	cands = calloc(8, sizeof(*cands));
-	p = process_new(pid);
+	p = py_process__new(pid);
 	if (!cands || !p) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -415,7 +415,7 @@ static int open_live(pid_t pid, struct py_process **out, char *why, size_t whyle
 			bias = 0;
 		*found = elf;
 		*found_bias = bias;
-		err = setup(p, &elf, bias, why, whylen);
+		err = py_process__setup(p, &elf, bias, why, whylen);
 		break;
 	}
 	if (err == -EPROTONOSUPPORT) {
@@ -469,7 +469,7 @@ cleanup:
  */
 static int open_replay(pid_t pid, struct py_process **out, char *why, size_t whylen)
 {
-	struct py_process *p = process_new(pid);
+	struct py_process *p = py_process__new(pid);
 	struct py_elf elf;
 	uint64_t bias, v;
 	int err;
@@ -482,7 +482,7 @@ static int open_replay(pid_t pid, struct py_process **out, char *why, size_t why
 	p->ns_pid = proc_ns_pid(pid);
 	err = capture__replay_proc(pid, why, whylen, p->module, sizeof(p->module), &elf, &bias);
 	if (!err)
-		err = setup(p, &elf, bias, why, whylen);
+		err = py_process__setup(p, &elf, bias, why, whylen);
 	if (!err) {
 		remote_read(pid, p->bpf.runtime, &v, sizeof(v));
 		read_cmdline(pid, p->cmdline, sizeof(p->cmdline));
@@ -510,7 +510,7 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
 
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out)
 {
-	struct py_process *p = process_new(pid);
+	struct py_process *p = py_process__new(pid);
 
 	*out = NULL;
 	if (!p)

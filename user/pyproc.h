@@ -51,6 +51,17 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
  * every thread in exit (killed; its memory is going).
  */
 bool py_process__gone(pid_t pid);
+/*
+ * The parts of an open, for a process known by its memory alone (a core
+ * dump, dump_core.c): an empty process, then its layout from the ELF file
+ * holding its interpreter, loaded at bias. py_process__setup() reads the
+ * version and _Py_DebugOffsets through remote_read(p->pid); 0, or
+ * -EPROTONOSUPPORT with the reason in why.
+ */
+struct py_process *py_process__new(pid_t pid);
+struct py_elf;
+int py_process__setup(struct py_process *p, const struct py_elf *elf, uint64_t bias, char *why,
+		      size_t whylen);
 /* A forked child: the parent's layout at the same addresses. */
 int py_process__fork(const struct py_process *parent, pid_t pid, struct py_process **out);
 void py_process__free(struct py_process *p);

@@ -32,6 +32,20 @@ static struct mem_fd {
 } fds[MEM_FDS];
 static uint64_t clock_;
 
+/* remote_set_source(): the process whose memory is not /proc's. */
+static struct {
+	pid_t pid;
+	remote_source_fn fn;
+	void *ctx;
+} source;
+
+void remote_set_source(pid_t pid, remote_source_fn fn, void *ctx)
+{
+	source.pid = fn ? pid : 0;
+	source.fn = fn;
+	source.ctx = ctx;
+}
+
 static int mem_open(pid_t pid)
 {
 	char path[64];
@@ -118,6 +132,8 @@ int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 		return -EFAULT;
 	if (!len)
 		return 0;
+	if (source.fn && pid == source.pid)
+		return source.fn(source.ctx, addr, buf, len);
 	if (capture_mode == CAPTURE_REPLAY)
 		return capture__replay_read(pid, addr, buf, len);
 	err = read_mem(pid, addr, buf, len);

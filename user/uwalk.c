@@ -17,7 +17,7 @@ struct walk_ctx {
 	pid_t pid;
 	bool gil;
 	bool addrs;
-	bool entry;		/* never: kernels that need this walker have no --native */
+	bool entry;		/* mark activations' first frames (uwalk__entries) */
 };
 
 /* The pass's counters: set by uwalk__thread() around its walk. */
@@ -44,6 +44,7 @@ struct proc_index {
 
 struct uwalk {
 	struct sample_scratch *s;
+	bool entries;
 	struct hashmap *procs;	/* pid -> struct proc_index, this pass */
 	uwalk_emit_fn emit;
 	void *ctx;
@@ -88,6 +89,11 @@ void uwalk__free(struct uwalk *u)
 	hashmap__free_all(u->procs, free_index, NULL);
 	free(u->s);
 	free(u);
+}
+
+void uwalk__entries(struct uwalk *u, bool on)
+{
+	u->entries = on;
 }
 
 void uwalk__begin(struct uwalk *u)
@@ -164,7 +170,8 @@ void uwalk__thread(struct uwalk *u, const struct py_proc *p, const struct py_tas
 		   bool frame_addrs, uint64_t counts[PY_C__MAX])
 {
 	struct sample_scratch *s = u->s;
-	struct walk_ctx w = { .s = s, .pid = f->pid, .gil = true, .addrs = frame_addrs };
+	struct walk_ctx w = { .s = s, .pid = f->pid, .gil = true, .addrs = frame_addrs,
+			      .entry = u->entries };
 	struct proc_index *pi;
 	__u64 tstate;
 	__u32 n, i;

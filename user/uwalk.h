@@ -21,6 +21,9 @@ typedef int (*uwalk_emit_fn)(void *ctx, const void *data, size_t size);
 
 struct uwalk *uwalk__new(uwalk_emit_fn emit, void *ctx);
 void uwalk__free(struct uwalk *u);
+/* Mark the first frame of each eval-loop activation (dump's is_entry), as
+ * the iterator does when asked; off by default. */
+void uwalk__entries(struct uwalk *u, bool on);
 /* A new pass: thread indexes of the last one are stale. */
 void uwalk__begin(struct uwalk *u);
 /*

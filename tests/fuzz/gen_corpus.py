@@ -312,6 +312,74 @@ def procmaps_seeds(c):
         pass
 
 
+# ---- core dumps ----
+
+def note(name, ntype, desc):
+    name = name + b"\0"
+    pad = lambda b: b + b"\0" * (-len(b) % 4)
+    return struct.pack("<III", len(name), len(desc), ntype) + pad(name) + pad(desc)
+
+
+def prstatus(tid, fs_base, orig_rax):
+    regs = [0] * 27
+    regs[15] = orig_rax & 0xffffffffffffffff
+    regs[21] = fs_base
+    head = struct.pack("<iiihxxQQiiii", 0, 0, 0, 0, 0, 0, tid, 1, tid, tid) + b"\0" * 64
+    return head + struct.pack("<27Q", *regs) + struct.pack("<i", 1) + b"\0" * 4
+
+
+def core_file(segments, notes):
+    """An x86-64 ET_CORE: a PT_NOTE, then PT_LOADs of (vaddr, memsz, bytes, flags)."""
+    phnum = 1 + len(segments)
+    off = 64 + 56 * phnum
+    blob = b"".join(notes)
+    phdrs = struct.pack("<IIQQQQQQ", 4, 4, off, 0, 0, len(blob), 0, 1)
+    data = blob
+    for vaddr, memsz, content, flags in segments:
+        phdrs += struct.pack("<IIQQQQQQ", 1, flags, off + len(data), vaddr, 0, len(content),
+                             memsz, 0x1000)
+        data += content
+    ehdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
+    ehdr += struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56, phnum, 0, 0, 0)
+    return ehdr + phdrs + data
+
+
+def coredump_seeds(c):
+    lib = b"/usr/lib/libpython3.12.so.1.0\0"
+    files = struct.pack("<QQ", 2, 4096) + struct.pack("<6Q", 0x7f0000000000, 0x7f0000002000, 0,
+                                                      0x7f0000002000, 0x7f0000003000, 2)
+    files += lib + lib
+    psinfo = struct.pack("<bbbbxxxxQIIiiii", 0, ord("S"), 0, 0, 0, 0, 0, 4242, 1, 4242, 4242)
+    psinfo += b"python3\0".ljust(16, b"\0") + b"python3 app.py".ljust(80, b"\0")
+    auxv = struct.pack("<4Q", 9, 0x7f0000000100, 0, 0)
+    notes = [note(b"CORE", 3, psinfo), note(b"CORE", 1, prstatus(4242, 0x7f0000001000, -1)),
+             note(b"CORE", 1, prstatus(4243, 0x7f0000002800, 202)),
+             note(b"CORE", 6, auxv), note(b"CORE", 0x46494c45, files)]
+    header = b"\x7fELF" + b"\0" * 60
+    segs = [(0x7f0000000000, 0x2000, header + b"\x11" * 64, 4),
+            (0x7f0000002000, 0x1000, b"", 6),
+            (0x7ffd00000000, 0x100, bytes(range(256)), 6)]
+    whole = core_file(segs, notes)
+    # A stack as exec leaves it: argc, argv, NULL, envp, NULL, the auxiliary
+    # vector (NT_AUXV's copy), then the strings, AT_EXECFN's last.
+    top = 0x7ffd00100000
+    strings = b"python3\0app.py\0--flag\0HOME=/\0/usr/bin/python3\0"
+    strings += b"\0" * (-len(strings) % 8)    # the vector below is aligned
+    at = top - len(strings)
+    words = [3, at, at + 8, at + 15, 0, at + 22, 0]
+    auxv2 = struct.pack("<6Q", 9, 0x7f0000000100, 31, at + 29, 0, 0)
+    low = struct.pack("<%dQ" % len(words), *words) + auxv2
+    stack = b"\0" * (0x1000 - len(low) - len(strings)) + low + strings
+    stack = (b"\0" * 0x1000 + stack)[-0x1000:]
+    notes2 = notes[:3] + [note(b"CORE", 6, auxv2), notes[4]]
+    c.add("argv-on-stack", core_file(segs[:2] + [(top - 0x1000, 0x1000, stack, 6)], notes2))
+    c.add("two-threads", whole)
+    c.add("no-file-note", core_file(segs, notes[:4]))
+    c.add("no-threads", core_file(segs, [notes[0], notes[4]]))
+    c.add("truncated", whole[:len(whole) - 100])
+    c.add("not-core", whole[:16] + struct.pack("<H", 2) + whole[18:])
+
+
 # ---- protobuf ----
 
 def varint(v):
@@ -454,7 +522,7 @@ def main():
                        ("protobuf", protobuf_seeds), ("debugoffsets", debugoffsets_seeds),
                        ("writers", writers_seeds), ("textesc", textesc_seeds),
                        ("cfi", cfi_seeds), ("elffile", elffile_seeds),
-                       ("elfsym", elfsym_seeds)):
+                       ("elfsym", elfsym_seeds), ("coredump", coredump_seeds)):
         c = Corpus(args.output_dir, target)
         fn(c)
         print("%-14s %d seeds" % (target, c.n))
