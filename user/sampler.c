@@ -482,6 +482,8 @@ static int iterate_begin(struct sampler *s, const struct iterate_opts *o)
 
 	if (bpf_program__fd(prog) < 0)
 		return -ENOTSUP;	/* opened without iterate */
+	if (s->uw)	/* the collector's own walker marks them the same way */
+		uwalk__entries(s->uw, o->entries);
 	if (!++s->iter_gen)
 		s->iter_gen = 1;
 	cfg.gen = s->iter_gen;

@@ -5,6 +5,7 @@ tid-keyed hash for the thread cache) and, for dump and --idle, the iterator
 of kernel facts with the collector's own walker (before 5.18). The output
 must be the same as the modern programs'; `make kernel-test` runs the real
 old kernels."""
+import json
 import re
 
 import pytest
@@ -76,6 +77,19 @@ def test_dump_same_as_modern(profiler, interp_any, start_target, tmp_path):
 
     assert parked(compat.stdout) == parked(modern.stdout), (compat.stdout, modern.stdout)
     assert len(parked(modern.stdout)) >= 4, modern.stdout
+    # JSON: the same frames, is_entry where each activation began included.
+    modern = run_profiler(["dump", "--json", "-p", str(t.pid)])
+    compat = run_profiler(["dump", "--json", "-p", str(t.pid)],
+                          env_extra={"PYSPY_BPF_FALLBACKS": "all"})
+    assert modern.returncode == 0 and compat.returncode == 0, (modern.stderr, compat.stderr)
+
+    def entries(out):
+        return sorted((tr["os_thread_id"], [(f["name"], f["is_entry"]) for f in tr["frames"]])
+                      for tr in json.loads(out) if not any("spin" in f["name"]
+                                                           for f in tr["frames"]))
+
+    assert entries(compat.stdout) == entries(modern.stdout), (compat.stdout, modern.stdout)
+    assert any(e for _, frames in entries(modern.stdout) for _, e in frames), modern.stdout
 
 
 def test_summary_names_the_fallback(fallbacks, profiler, interp_any, start_target, tmp_path):
