@@ -53,6 +53,8 @@ enum py_layout_flags {
 	PY_F_INTERP_HEAD_SYM = 1 << 7,
 	/* The byte before the owner is is_entry (3.11). */
 	PY_F_ENTRY_BYTE = 1 << 8,
+	/* A free-threaded build (3.13t+): no GIL, a larger object header. */
+	PY_F_FREE_THREADED = 1 << 9,
 };
 
 /*
@@ -93,7 +95,7 @@ struct py_offsets {
 	__u16 code_adaptive;	/* co_code_adaptive (3.11+) */
 	__u16 code_read;	/* bytes to read per code object, <= PY_CODE_READ */
 	__u8 owner_cstack;	/* lowest owner value of non-Python frames (C stack / interpreter) */
-	__u8 pad0;
+	__u8 ob_type;		/* PyObject.ob_type; 0: 8, as in every build with a GIL */
 	__u16 str_hash;		/* a str's cached hash: PyASCIIObject.hash (3.x),
 				 * PyStringObject.ob_shash (2.7) */
 	__u16 code_version;	/* co_version (u32, 3.12+): unique per code object */
@@ -114,7 +116,16 @@ struct py_proc {
 struct py_thread {
 	__u64 tstate;		/* 0: no Python thread state found */
 	__u64 head;		/* thread list head seen when tstate was 0 */
+	__u64 searched;		/* bpf_ktime_get_ns() of that search */
 };
+
+/*
+ * A thread searched in vain is searched again once its list's head changes
+ * (a new thread state), or after this long: a state is put at the head
+ * before it is bound to its thread (3.12+ set thread_id later), so a
+ * sample between the two must not hide the thread for good.
+ */
+#define PY_NO_TSTATE_RECHECK_NS (100 * 1000000ULL)
 
 enum py_counter {
 	PY_C_SAMPLES,		/* perf samples landing in a known Python process */

@@ -408,7 +408,8 @@ static __always_inline __u64 find_tstate(struct walk_ctx *w, struct task_struct 
 	head = read_ptr(w, interp + off->interp_tstate_head);
 	/* New thread states are pushed at the head: an unchanged head means
 	 * a thread already searched in vain still has no Python state. */
-	if (cached && !cached->tstate && cached->head == head) {
+	if (cached && !cached->tstate && cached->head == head &&
+	    bpf_ktime_get_ns() - cached->searched < PY_NO_TSTATE_RECHECK_NS) {
 		count(PY_C_NO_TSTATE);
 		return 0;
 	}
@@ -431,6 +432,7 @@ store:
 	if (cached) {
 		cached->tstate = s->found;
 		cached->head = head;
+		cached->searched = bpf_ktime_get_ns();
 	}
 	if (!s->found)
 		count(PY_C_NO_TSTATE);

@@ -271,7 +271,9 @@ static __always_inline long walk_one(struct walk_ctx *w)
 		s->rec.hdr.nframes = n + 1;
 		return 0;
 	}
-	if (s->proc.code_type && ld64(s->cbuf, 8, CODE_BUF) != s->proc.code_type) {
+	if (s->proc.code_type &&
+	    ld64(s->cbuf, s->proc.off.ob_type ? s->proc.off.ob_type : 8, CODE_BUF) !=
+	    s->proc.code_type) {
 		/* Frames not owned by a thread (3.12+) were skipped above:
 		 * this one's code is damaged. It stands in its place. */
 		count(PY_C_NOT_CODE);

@@ -288,6 +288,73 @@ static int apply_str_hash(const struct py_debug_layout *lay, const unsigned char
 	return 0;
 }
 
+/*
+ * A free-threaded build: the table is of the same version's build with a
+ * GIL. Every object starts with a larger header (ob_tid, the per-object
+ * lock and the split reference count: 32 bytes where there were 16), and
+ * the block gives its size and ob_type's place. The block's own fields
+ * override what follows; the fields it lacks (ma_used, md_dict, the code
+ * object's flags, a type's tp_basicsize before 3.14, ...) sit after the
+ * header as in the build with a GIL, so they move with it. Objects with a
+ * managed dict keep its pointer right before the object: no GC header
+ * precedes it in this build (MANAGED_DICT_OFFSET is -1 word, not -3).
+ * The GIL is gone: no holder to read (PY_F_GIL_INTERP is cleared).
+ */
+static int free_threaded(const struct py_debug_layout *lay, const unsigned char *b,
+			 struct py_offsets *o, struct py_obj_offsets *ob, char *err,
+			 size_t errlen)
+{
+	__u64 hsize = 0, type_at;
+	unsigned delta;
+	int ret;
+
+	if (!lay->pyobject_size || !lay->pyobject_ob_type) {
+		set_err(err, errlen, "_Py_DebugOffsets: no PyObject layout for a free-threaded "
+			"build");
+		return -EPROTONOSUPPORT;
+	}
+	ret = read_size(lay, b, L(pyobject_size), &hsize, err, errlen, "pyobject.ob_type");
+	if (ret)
+		return ret;
+	type_at = rd64(b, lay->pyobject_ob_type);
+	if (hsize <= ob->ob_type + 8u || hsize > 64 || hsize % 8 || type_at + 8 != hsize) {
+		set_err(err, errlen, "_Py_DebugOffsets: a free-threaded object header of %llu "
+			"bytes with ob_type at %llu", (unsigned long long)hsize,
+			(unsigned long long)type_at);
+		return -ERANGE;
+	}
+	delta = (unsigned)hsize - (ob->ob_type + 8);
+#define MOVE(f) do { if (f) f += delta; } while (0)
+	MOVE(o->code_nlocals);
+	MOVE(o->code_version);
+	/* Those the block gives too: where the table's would be, to tell
+	 * whether the block agrees with it (see code_version). */
+	MOVE(o->code_argcount);
+	MOVE(o->code_firstlineno);
+	MOVE(o->code_filename);
+	MOVE(o->code_name);
+	MOVE(o->code_qualname);
+	MOVE(ob->ob_size);
+	MOVE(ob->dict_used);
+	MOVE(ob->module_dict);
+	MOVE(ob->type_name);
+	MOVE(ob->type_flags);
+	MOVE(ob->type_basicsize);
+	MOVE(ob->type_dictoffset);
+	MOVE(ob->heaptype_cached_keys);
+	MOVE(ob->cell_ref);
+	MOVE(ob->code_flags);
+	MOVE(ob->code_kwonlyargcount);
+	MOVE(ob->code_localspluskinds);
+#undef MOVE
+	ob->ob_type = (__u16)type_at;
+	o->ob_type = (__u8)type_at;
+	if (ob->managed_dict)
+		ob->managed_dict = -8;
+	o->flags |= PY_F_FREE_THREADED;
+	return 0;
+}
+
 /* Recompute the read windows from the (new) field offsets. */
 static int read_windows(struct py_offsets *o, const struct py_obj_offsets *ob,
 			char *err, size_t errlen)
@@ -338,7 +405,7 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 {
 	const struct py_debug_layout *lay;
 	const unsigned char *b = buf;
-	struct py_offsets o;
+	struct py_offsets o, table;
 	struct py_obj_offsets ob;
 	__u64 ver, ft;
 	size_t i;
@@ -372,10 +439,10 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 		return -EPROTO;
 	}
 	ft = lay->free_threaded ? rd64(b, lay->free_threaded) : 0;
-	if (ft) {
-		set_err(err, errlen, "free-threaded (no-GIL) build of %u.%u is not "
-			"supported", major, minor);
-		return -EPROTONOSUPPORT;
+	if (ft > 1) {
+		set_err(err, errlen, "_Py_DebugOffsets: free_threaded is %llu",
+			(unsigned long long)ft);
+		return -ERANGE;
 	}
 
 	o = *off;
@@ -383,6 +450,12 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 		ob = *obj;
 	else
 		memset(&ob, 0, sizeof(ob));
+	if (ft) {
+		ret = free_threaded(lay, b, &o, &ob, err, errlen);
+		if (ret)
+			return ret;
+	}
+	table = o;
 	for (i = 0; i < sizeof(dbg_fields) / sizeof(dbg_fields[0]); i++) {
 		const struct dbg_field *f = &dbg_fields[i];
 		unsigned pos = lay_pos(lay, f->lay);
@@ -407,15 +480,21 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 	ret = apply_gil(lay, b, &o, err, errlen);
 	if (ret)
 		return ret;
+	if (ft) {
+		/* No GIL: no holder to read (the block still places the
+		 * structure of one that is never taken). */
+		o.flags &= ~PY_F_GIL_INTERP;
+		o.interp_gil = o.gil_last_holder = o.gil_locked = 0;
+	}
 	ret = apply_str_hash(lay, b, &o, err, errlen);
 	if (ret)
 		return ret;
 	/* co_version is not in the block either: kept only while the block
 	 * places the code object's fields where the table does (else the
 	 * check falls back to the name's hash). */
-	if (o.code_name != off->code_name || o.code_filename != off->code_filename ||
-	    o.code_firstlineno != off->code_firstlineno ||
-	    o.code_argcount != off->code_argcount || o.code_qualname != off->code_qualname)
+	if (o.code_name != table.code_name || o.code_filename != table.code_filename ||
+	    o.code_firstlineno != table.code_firstlineno ||
+	    o.code_argcount != table.code_argcount || o.code_qualname != table.code_qualname)
 		o.code_version = 0;
 	ret = read_windows(&o, &ob, err, errlen);
 	if (ret)

@@ -81,6 +81,7 @@ static int elf_lookup(int fd, struct py_elf *out)
 
 struct candidate {
 	uint64_t start, end, offset;
+	bool exec;		/* some mapping of it is executable */
 	char path[4096];
 };
 
@@ -89,19 +90,6 @@ static const char *base_name(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
-}
-
-/* "python3.13t" or "libpython3.13t.so": a free-threaded build. */
-static bool free_threaded_name(const char *name)
-{
-	const char *p = strstr(name, "python3.");
-
-	if (!p)
-		return false;
-	p += 8;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	return *p == 't';
 }
 
 static int version_from_name(const char *name, unsigned int *major, unsigned int *minor)
@@ -170,6 +158,7 @@ static int find_candidates(pid_t pid, struct candidate *c, int max)
 			if (!strcmp(all[i].path, file))
 				break;
 		if (i < nall) {
+			all[i].exec |= e.perms[2] == 'x';
 			if (off < all[i].offset) {
 				all[i].start = start;
 				all[i].end = end;
@@ -183,6 +172,7 @@ static int find_candidates(pid_t pid, struct candidate *c, int max)
 		all[nall].start = start;
 		all[nall].end = end;
 		all[nall].offset = off;
+		all[nall].exec = e.perms[2] == 'x';
 		snprintf(all[nall].path, sizeof(all[nall].path), "%s", file);
 		nall++;
 	}
@@ -192,7 +182,10 @@ static int find_candidates(pid_t pid, struct candidate *c, int max)
 			const char *b = base_name(all[i].path);
 
 			rank = strstr(b, "libpython") ? 0 : !strcmp(all[i].path, exe) ? 1 : 2;
-			if (rank == pass)
+			/* A loaded interpreter's text is executable: a file only
+			 * mapped to be read (a profiler reading a libpython, the
+			 * loader half-way through its mappings) runs nothing. */
+			if (rank == pass && all[i].exec)
 				c[n++] = all[i];
 		}
 	}
@@ -267,11 +260,6 @@ int py_process__setup(struct py_process *p, const struct py_elf *elf, uint64_t b
 	}
 	if (!p->major) {
 		snprintf(why, whylen, "cannot tell the Python version of '%s'", p->module);
-		return -EPROTONOSUPPORT;
-	}
-	if (free_threaded_name(base_name(p->module))) {
-		snprintf(why, whylen, "free-threaded CPython %u.%u is not supported", p->major,
-			 p->minor);
 		return -EPROTONOSUPPORT;
 	}
 	ent = py_offsets__find(p->major, p->minor, p->micro);

@@ -51,6 +51,12 @@ int py_process__open(pid_t pid, struct py_process **out, char *why, size_t whyle
  * every thread in exit (killed; its memory is going).
  */
 bool py_process__gone(pid_t pid);
+
+/* A free-threaded build (3.13t+): no GIL to hold. */
+static inline bool py_process__free_threaded(const struct py_process *p)
+{
+	return p->bpf.off.flags & PY_F_FREE_THREADED;
+}
 /*
  * The parts of an open, for a process known by its memory alone (a core
  * dump, dump_core.c): an empty process, then its layout from the ELF file

@@ -289,7 +289,8 @@ static uint64_t code_ident(const struct symcache *c, const uint8_t *hdr)
  * already freed: its fields may still be intact, while the strings they
  * point to are reused. Freeing writes the allocator's free-list link over
  * ob_refcnt (a pointer, or 0 at the end of the list), never a live count:
- * those stay below 2^32 (immortal objects' too).
+ * those stay below 2^32 (immortal objects' too). A free-threaded build has
+ * no such word: its first is ob_tid, the owning thread's id (a pointer).
  */
 static int read_code(const struct symcache *c, uint64_t addr, uint8_t *hdr, size_t need,
 		     uint32_t *check)
@@ -299,7 +300,8 @@ static int read_code(const struct symcache *c, uint64_t addr, uint8_t *hdr, size
 
 	if ((err = remote_read(c->pid, addr, hdr, need)))
 		return err;
-	if (need >= 8 && (ld64(hdr, 0) == 0 || ld64(hdr, 0) >> 32))
+	if (need >= 8 && !(off->flags & PY_F_FREE_THREADED) &&
+	    (ld64(hdr, 0) == 0 || ld64(hdr, 0) >> 32))
 		return -ESTALE;
 	*check = py_code_check(ld64(hdr, off->code_name), code_ident(c, hdr),
 			       ld64(hdr, off->code_filename), ld32(hdr, off->code_firstlineno),

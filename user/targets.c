@@ -117,6 +117,17 @@ int targets__try_attach(struct collector *c, pid_t pid, bool loud)
 	}
 	if (err)
 		return err;
+	if (c->o->gil_only && py_process__free_threaded(p)) {
+		if (loud || !c->refused || !hashmap__get(c->refused, pid)) {
+			pr_warn("not profiling pid %d: a free-threaded build has no GIL (--gil)",
+				pid);
+			if (c->refused)
+				hashmap__put(c->refused, pid, (void *)(uintptr_t)1);
+			c->unsupported++;
+		}
+		py_process__free(p);
+		return -EPROTONOSUPPORT;
+	}
 	err = targets__add(c, p);
 	if (err) {
 		pr_warn("cannot profile pid %d: %s", pid, strerror(-err));
@@ -414,6 +425,12 @@ int targets__check_pids(struct collector *c)
 		}
 		if (err) {
 			pr_err("pid %d does not run a CPython interpreter", o->pids[i]);
+			return EXIT_NOT_PYTHON;
+		}
+		if (o->gil_only && py_process__free_threaded(p)) {
+			pr_err("cannot profile pid %d with --gil: CPython %u.%u is a free-threaded "
+			       "build, without a GIL", o->pids[i], p->major, p->minor);
+			py_process__free(p);
 			return EXIT_NOT_PYTHON;
 		}
 		py_process__free(p);

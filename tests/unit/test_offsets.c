@@ -35,7 +35,7 @@
 	X(code_argcount) X(code_nlocals) X(code_firstlineno)            \
 	X(code_varnames) X(code_filename) X(code_name) X(code_qualname) \
 	X(code_linetable) X(code_adaptive) X(code_read) X(owner_cstack) \
-	X(pad0) X(str_hash) X(code_version) X(tstate_datastack) X(code_tag_mask)
+	X(ob_type) X(str_hash) X(code_version) X(tstate_datastack) X(code_tag_mask)
 
 #define OBJ_FIELDS(X)                                                   \
 	X(ob_type) X(ob_size) X(type_name) X(type_flags) X(str_length)  \
@@ -255,7 +255,8 @@ static void check_entry(const struct py_offsets_entry *e)
 		assert_int_equal(o->cframe_current_frame, 0);
 	if (v == 0x30b)
 		assert_int_not_equal(o->cframe_current_frame, 0);
-	assert_int_equal(o->pad0, 0);
+	/* the tables are of builds with a GIL: the classic header */
+	assert_int_equal(o->ob_type, 0);
 	/* the data stack chunk bounds the frame windows from 3.11 on */
 	assert_int_equal(!!o->tstate_datastack, v >= 0x30b);
 	/* the str hash, mixed into the check value: right after the length
@@ -709,11 +710,15 @@ static void test_errors(void **state)
 							 f->minor, NULL, 0), 0);
 		free(b);
 
-		/* free-threaded */
+		/* free-threaded: a flag that is not one, or a block whose
+		 * object header is not larger than the build with a GIL's */
 		b = dup_buf(f, f->len);
+		put64(b, l->free_threaded, 2);
+		expect_err(f, b, f->len, 3, f->minor, -ERANGE, "free_threaded");
 		put64(b, l->free_threaded, 1);
-		expect_err(f, b, f->len, 3, f->minor, -EPROTONOSUPPORT,
-			   "free-threaded");
+		expect_err(f, b, f->len, 3, f->minor, -ERANGE, "free-threaded object header");
+		put64(b, l->pyobject_size, 40);
+		expect_err(f, b, f->len, 3, f->minor, -ERANGE, "free-threaded object header");
 		free(b);
 
 		/* offsets out of range */
