@@ -111,14 +111,16 @@ install-service: install
 		systemd-sysusers $(SYSUSERS_DIR)/pyspy-bpf.conf; \
 		echo "start it with: systemctl enable --now pyspy-bpf"; fi
 
-# Interpreters from other Debian suites, for the end-to-end tests: installed
-# once (a stamp in their folder; `make interpreters` checks them again).
+# Interpreters from other Debian suites, and the free-threaded and debug
+# builds of Debian's 3.13 source, for the end-to-end tests: installed once
+# (a stamp in their folder; `make interpreters` checks them again).
 PYTHONS_STAMP := tests/.work/pythons/.installed
 interpreters:
 	scripts/install-debian-pythons
+	scripts/build-source-pythons
 	$(Q)touch $(PYTHONS_STAMP)
 
-$(PYTHONS_STAMP): scripts/install-debian-pythons
+$(PYTHONS_STAMP): scripts/install-debian-pythons scripts/build-source-pythons
 	$(Q)$(MAKE) --no-print-directory interpreters
 
 unit: $(UNIT_BINS)

@@ -223,6 +223,38 @@ static void put16(void *base, size_t at, __u64 v)
 	memcpy((char *)base + at, &x, sizeof(x));
 }
 
+/* Every field of dbg_fields the version's block has, checked. */
+static int apply_fields(const struct py_debug_layout *lay, const unsigned char *b,
+			struct py_offsets *o, struct py_obj_offsets *ob, char *err,
+			size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(dbg_fields) / sizeof(dbg_fields[0]); i++) {
+		const struct dbg_field *f = &dbg_fields[i];
+		unsigned pos = lay_pos(lay, f->lay);
+		__u64 size, v;
+
+		if (!pos)
+			continue;	/* not in this version's block */
+		ret = read_size(lay, b, f->size_lay, &size, err, errlen, f->name);
+		if (ret)
+			return ret;
+		v = rd64(b, pos);
+		ret = check_off(v, f->width, size, f->name, err, errlen);
+		if (ret)
+			return ret;
+		if (f->is_size && v < 16) {
+			set_err(err, errlen, "_Py_DebugOffsets: %s too small (%llu)",
+				f->name, (unsigned long long)v);
+			return -ERANGE;
+		}
+		put16(f->kind == D_OFF ? (void *)o : (void *)ob, f->dst, v);
+	}
+	return 0;
+}
+
 /* GIL holder and lock: offsets inside struct _gil_runtime_state. */
 static int apply_gil(const struct py_debug_layout *lay, const unsigned char *b,
 		     struct py_offsets *o, char *err, size_t errlen)
@@ -325,26 +357,42 @@ static int free_threaded(const struct py_debug_layout *lay, const unsigned char 
 	}
 	delta = (unsigned)hsize - (ob->ob_type + 8);
 #define MOVE(f) do { if (f) f += delta; } while (0)
-	MOVE(o->code_nlocals);
-	MOVE(o->code_version);
-	/* Those the block gives too: where the table's would be, to tell
-	 * whether the block agrees with it (see code_version). */
+	/* Every field of an object, after its header. */
 	MOVE(o->code_argcount);
+	MOVE(o->code_nlocals);
 	MOVE(o->code_firstlineno);
+	MOVE(o->code_varnames);
 	MOVE(o->code_filename);
 	MOVE(o->code_name);
 	MOVE(o->code_qualname);
+	MOVE(o->code_linetable);
+	MOVE(o->code_adaptive);
+	MOVE(o->code_version);
+	MOVE(o->str_hash);
 	MOVE(ob->ob_size);
-	MOVE(ob->dict_used);
-	MOVE(ob->module_dict);
 	MOVE(ob->type_name);
 	MOVE(ob->type_flags);
+	MOVE(ob->str_length);
+	MOVE(ob->str_state);
+	MOVE(ob->str_ascii_size);
+	MOVE(ob->str_compact_size);
+	MOVE(ob->bytes_sval);
+	MOVE(ob->tuple_item);
+	MOVE(ob->list_item);
+	MOVE(ob->long_size);
+	MOVE(ob->long_digit);
+	MOVE(ob->float_fval);
+	MOVE(ob->dict_used);
+	MOVE(ob->dict_keys);
+	MOVE(ob->dict_values);
+	MOVE(ob->module_dict);
 	MOVE(ob->type_basicsize);
 	MOVE(ob->type_dictoffset);
 	MOVE(ob->heaptype_cached_keys);
 	MOVE(ob->cell_ref);
 	MOVE(ob->code_flags);
 	MOVE(ob->code_kwonlyargcount);
+	MOVE(ob->code_cellvars);
 	MOVE(ob->code_localspluskinds);
 #undef MOVE
 	ob->ob_type = (__u16)type_at;
@@ -408,7 +456,6 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 	struct py_offsets o, table;
 	struct py_obj_offsets ob;
 	__u64 ver, ft;
-	size_t i;
 	int ret;
 
 	if (err && errlen)
@@ -456,27 +503,9 @@ int py_offsets__apply_debug(struct py_offsets *off, struct py_obj_offsets *obj,
 			return ret;
 	}
 	table = o;
-	for (i = 0; i < sizeof(dbg_fields) / sizeof(dbg_fields[0]); i++) {
-		const struct dbg_field *f = &dbg_fields[i];
-		unsigned pos = lay_pos(lay, f->lay);
-		__u64 size, v;
-
-		if (!pos)
-			continue;	/* not in this version's block */
-		ret = read_size(lay, b, f->size_lay, &size, err, errlen, f->name);
-		if (ret)
-			return ret;
-		v = rd64(b, pos);
-		ret = check_off(v, f->width, size, f->name, err, errlen);
-		if (ret)
-			return ret;
-		if (f->is_size && v < 16) {
-			set_err(err, errlen, "_Py_DebugOffsets: %s too small (%llu)",
-				f->name, (unsigned long long)v);
-			return -ERANGE;
-		}
-		put16(f->kind == D_OFF ? (void *)&o : (void *)&ob, f->dst, v);
-	}
+	ret = apply_fields(lay, b, &o, &ob, err, errlen);
+	if (ret)
+		return ret;
 	ret = apply_gil(lay, b, &o, err, errlen);
 	if (ret)
 		return ret;

@@ -149,8 +149,8 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* All fixtures, sorted by name. Returns the count. */
-static size_t load_all(struct fixture **out)
+/* All fixtures of a folder, sorted by name. Returns the count. */
+static size_t load_dir(const char *sub, struct fixture **out)
 {
 	char path[1024], *names[256];
 	struct fixture *fx;
@@ -158,7 +158,7 @@ static size_t load_all(struct fixture **out)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/debugoffsets", fixtures_dir());
+	snprintf(path, sizeof(path), "%s/%s", fixtures_dir(), sub);
 	d = opendir(path);
 	if (!d)
 		fail_msg("cannot open %s (set PYSPY_FIXTURES or run from the "
@@ -174,14 +174,19 @@ static size_t load_all(struct fixture **out)
 	fx = calloc(n ? n : 1, sizeof(*fx));
 	assert_non_null(fx);
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/debugoffsets/%s",
-			 fixtures_dir(), names[i]);
+		snprintf(path, sizeof(path), "%s/%s/%s", fixtures_dir(), sub, names[i]);
 		if (load_fixture(path, names[i], &fx[i]))
 			fail_msg("bad fixture %s", path);
 		free(names[i]);
 	}
 	*out = fx;
 	return n;
+}
+
+/* The blocks of builds with a GIL: each gives its version's table. */
+static size_t load_all(struct fixture **out)
+{
+	return load_dir("debugoffsets", out);
 }
 
 static void free_all(struct fixture *fx, size_t n)
@@ -640,6 +645,103 @@ static void put64(unsigned char *b, size_t pos, __u64 v)
 	memcpy(b + pos, &v, 8);
 }
 
+/*
+ * A free-threaded build's block (debugoffsets-ft/, .bin: from a build of
+ * scripts/build-source-pythons) over the table of the same version's build
+ * with a GIL must give the table entry scripts/gen-offsets makes from the
+ * free-threaded build's own headers (.layout): every field the walker and
+ * the object readers use, those the block lacks included. The differences
+ * are deliberate: no GIL to read, the flag, and ob_type for the walker.
+ */
+static __u64 layout_value(const char *text, const char *name, unsigned *found)
+{
+	char key[64];
+	const char *p = text;
+	size_t kl = (size_t)snprintf(key, sizeof(key), "%s=", name);
+
+	while ((p = strstr(p, key))) {
+		if (p == text || p[-1] == ' ') {
+			(*found)++;
+			return strtoull(p + kl, NULL, 0);
+		}
+		p += kl;
+	}
+	return 0;	/* padding, and the walker's ob_type: not in the tables */
+}
+
+static unsigned count_char(const char *s, char c)
+{
+	unsigned n = 0;
+
+	while ((s = strchr(s, c)))
+		n++, s++;
+	return n;
+}
+
+static void load_layout(const char *bin, struct py_offsets *off, struct py_obj_offsets *obj)
+{
+	char path[1024], line[2][4096];
+	size_t l = strlen(bin);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/debugoffsets-ft/%.*s.layout", fixtures_dir(),
+		 (int)(l - 4), bin);
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_non_null(fgets(line[0], sizeof(line[0]), f));
+	assert_non_null(fgets(line[1], sizeof(line[1]), f));
+	fclose(f);
+	assert_memory_equal(line[0], "off: ", 5);
+	assert_memory_equal(line[1], "obj: ", 5);
+	memset(off, 0, sizeof(*off));
+	memset(obj, 0, sizeof(*obj));
+	unsigned found = 0;
+#define X(f) off->f = (__typeof__(off->f))layout_value(line[0], #f, &found);
+	OFF_FIELDS(X)
+#undef X
+#define X(f) obj->f = (__typeof__(obj->f))layout_value(line[1], #f, &found);
+	OBJ_FIELDS(X)
+#undef X
+	/* every field of the layout is one of ours */
+	assert_int_equal(found, count_char(line[0], '=') + count_char(line[1], '='));
+	assert_true(found > 90);
+}
+
+static void test_free_threaded_matches_headers(void **state)
+{
+	struct fixture *fx;
+	size_t n, i;
+
+	(void)state;
+	n = load_dir("debugoffsets-ft", &fx);
+	assert_true(n >= 1);
+	for (i = 0; i < n; i++) {
+		const struct py_offsets_entry *e = py_offsets__find(3, fx[i].minor, fx[i].micro);
+		struct py_offsets off = e->off, want;
+		struct py_obj_offsets obj = e->obj, want_obj;
+		char err[160];
+		int ret;
+
+		print_message("  %s: %u.%u.%u\n", fx[i].name, fx[i].major, fx[i].minor,
+			      fx[i].micro);
+		ret = py_offsets__apply_debug(&off, &obj, fx[i].data, fx[i].len, fx[i].major,
+					      fx[i].minor, err, sizeof(err));
+		if (ret)
+			fail_msg("%s: %d %s", fx[i].name, ret, err);
+		load_layout(fx[i].name, &want, &want_obj);
+		assert_int_equal(want_obj.ob_type, 24);	/* the headers' own */
+		want.flags = (want.flags & ~PY_F_GIL_INTERP) | PY_F_FREE_THREADED;
+		want.interp_gil = want.gil_last_holder = want.gil_locked = 0;
+		want.ob_type = (__u8)want_obj.ob_type;
+		assert_int_equal(diff_off(fx[i].name, &off, &want) +
+				 diff_obj(fx[i].name, &obj, &want_obj), 0);
+		/* and the same block read as a GIL build's is refused */
+		assert_int_not_equal(memcmp(&obj, &e->obj, sizeof(obj)), 0);
+	}
+	free_all(fx, n);
+}
+
 /* Expect ret and that *off was left untouched. */
 static void expect_err(const struct fixture *f, const unsigned char *b,
 		       size_t len, unsigned major, unsigned minor, int want,
@@ -892,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_debug_layouts),
 		cmocka_unit_test(test_fixtures_match_tables),
+		cmocka_unit_test(test_free_threaded_matches_headers),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_garbage),
 	};
