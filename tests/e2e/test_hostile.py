@@ -196,3 +196,27 @@ def test_idle_with_many_threads_keeps_time(profiler, many_threads, tmp_path):
     time.sleep(0.5)  # into the passes over the threads
     assert run.interrupt() == 0, "".join(run.err)
     assert parse_raw(out.read_text())
+
+
+def test_libpython_only_mapped_is_not_the_interpreter(profiler, start_target, tmp_path):
+    """A process that maps another version's libpython to read it (as a
+    profiler or a debugger does) runs its own interpreter: that one is read,
+    not the file whose text is not executable there."""
+    from conftest import INTERPRETERS
+    static = [i for i in INTERPRETERS if i.build == "static" and i.version[:2] == (3, 11)]
+    shared = [i for i in INTERPRETERS if i.build == "shared" and i.version[:2] == (3, 12)]
+    need(static and shared, "a static 3.11 and a shared 3.12 interpreter")
+    lib = os.path.join(os.path.dirname(os.path.dirname(shared[0].path)), "lib",
+                       "libpython3.12.so.1.0")
+    need(os.path.exists(lib), "no %s" % lib)
+    t = start_target(static[0], "maps_other_libpython.py", [lib])
+    with open("/proc/%d/maps" % t.pid) as f:
+        assert any(l.rstrip().endswith(lib) for l in f), "the library is not mapped"
+    out = tmp_path / "p.txt"
+    res = run_profiler(["record", "-p", str(t.pid), "-d", "1", "-f", "raw", "-o", str(out)])
+    assert res.returncode == 0, res.stderr
+    stacks = parse_raw(out.read_text())
+    leaves = set(parse_frame(f[-1])[:2] for f, _ in stacks)
+    assert leaves == {("spin_here", "maps_other_libpython.py")}, stacks
+    res = run_profiler(["dump", "-p", str(t.pid)])
+    assert res.returncode == 0 and "Python v3.11" in res.stdout, res.stdout + res.stderr
