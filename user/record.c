@@ -281,6 +281,9 @@ static int attach(struct collector *c, struct run *r)
 		targets__scan_proc(c);
 	for (i = 0; i < o->npids; i++)
 		targets__try_attach(c, o->pids[i], true);
+	/* Not under a capture: it logs the targets' /proc, not the scan. */
+	if (o->subprocesses && o->npids && !capture_mode)
+		targets__adopt_descendants(c);
 	pr_debug("start-up: processes attached: %zu%s, at %.1f ms", hashmap__size(c->procs),
 		 targets__host_wide(c) ? " (/proc scanned)" : "", (mono_ns() - r->t0) / 1e6);
 	launch__go(c);

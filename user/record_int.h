@@ -108,6 +108,7 @@ void targets__defer_change(struct collector *c, pid_t pid, bool exec);
 void targets__apply_changes(struct collector *c);
 void targets__sweep(struct collector *c, uint64_t now);
 void targets__scan_proc(struct collector *c);
+void targets__adopt_descendants(struct collector *c);
 bool targets__any_alive(const struct collector *c);
 /* record -p: every pid is a Python process before anything starts; 0 or
  * the exit status. */

@@ -317,6 +317,47 @@ void targets__defer_change(struct collector *c, pid_t pid, bool exec)
 	c->changes[c->nchanges++] = (struct proc_change){ .pid = pid, .exec = exec };
 }
 
+/*
+ * -p with -s: the targets' descendants already running join the family,
+ * each under its parent, and are attached as the ones they start later
+ * will be (py-spy follows them too). Generation by generation over /proc
+ * (the fork tracepoint is attached first: a process forked meanwhile is in
+ * the family already), at most PY_MAX_PROCS.
+ */
+void targets__adopt_descendants(struct collector *c)
+{
+	pid_t *queue = calloc(PY_MAX_PROCS, sizeof(*queue));
+	size_t n = 0, done = 0;
+	pid_t self = getpid();
+
+	if (!queue)
+		return;
+	for (int i = 0; i < c->o->npids && n < PY_MAX_PROCS; i++)
+		queue[n++] = c->o->pids[i];
+	while (done < n && n < PY_MAX_PROCS) {
+		pid_t parent = queue[done++];
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+
+		if (!d)
+			break;
+		while ((de = readdir(d)) && n < PY_MAX_PROCS) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+
+			if (*end || pid <= 0 || pid == self || hashmap__get(c->family, pid) ||
+			    procfs__ppid(pid) != parent)
+				continue;
+			targets__add_family(c, pid, parent);
+			queue[n++] = pid;
+			if (!hashmap__get(c->procs, pid))
+				targets__try_attach(c, pid, false);
+		}
+		closedir(d);
+	}
+	free(queue);
+}
+
 /* Host-wide: the processes already running, or whose exec event was lost. */
 void targets__scan_proc(struct collector *c)
 {
@@ -422,6 +463,11 @@ int targets__check_pids(struct collector *c)
 		if (err == -EPROTONOSUPPORT) {
 			pr_err("cannot profile pid %d: %s", o->pids[i], why);
 			return EXIT_NOT_PYTHON;
+		}
+		if (err && o->subprocesses) {
+			/* A shell or a launcher: what it started is profiled. */
+			pr_debug("pid %d runs no CPython: its descendants only", o->pids[i]);
+			continue;
 		}
 		if (err) {
 			pr_err("pid %d does not run a CPython interpreter", o->pids[i]);

@@ -247,3 +247,44 @@ def test_chrometrace_phases(profiler, interp_any, tmp_path):
             # Split only where the line changed; the loop's lines all show.
             assert splits and all(a["args"]["line"] != b["args"]["line"]
                                   for a, b in splits), splits[:3]
+
+
+def test_subprocesses_already_running(profiler, interp_any, tmp_path):
+    """record -p PID -s: the children the target started before the
+    profiler are followed too (as py-spy does), nested under its process
+    frame; without -s they are not."""
+    import time
+    prog = os.path.join(PROGRAMS, "spin_chain.py")
+    shell = subprocess.Popen(["sh", "-c", '"$0" "$1" 60 & "$0" "$1" 60 & wait', interp_any.path,
+                              prog])
+    try:
+        def children():
+            with open("/proc/%d/task/%d/children" % (shell.pid, shell.pid)) as f:
+                return sorted(int(c) for c in f.read().split())
+        deadline = time.time() + 30
+        while len(children()) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        kids = children()
+        assert len(kids) == 2, kids
+        seen = set()
+        while time.time() < deadline:
+            text, err = record(profiler, tmp_path, ["-p", str(shell.pid), "-s", "-d", "1"])
+            stacks = parse_raw(text)
+            seen = set(int(re.match(r"process (\d+):", fr[1]).group(1)) for fr, _ in stacks
+                       if len(fr) > 1 and "level_d" in fr[-1])
+            if seen == set(kids):
+                break	# else an interpreter still starting up
+        assert seen == set(kids), (kids, text, err)
+        assert all(re.match(r'process %d:"sh -c ' % shell.pid, fr[0]) for fr, _ in stacks), text
+        # Without -s: the shell alone, which runs no Python.
+        res = run_profiler(["record", "-p", str(shell.pid), "-d", "1", "-f", "raw", "-o",
+                            str(tmp_path / "no-s.txt")])
+        assert res.returncode != 0, res.stderr
+    finally:
+        shell.kill()
+        for k in kids:
+            try:
+                os.kill(k, 9)
+            except OSError:
+                pass
+        shell.wait()
