@@ -3,7 +3,6 @@
  * dump: every Python thread of a process, running or sleeping, read by the
  * BPF task iterator with the sampler's own walker. Nothing is stopped.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -442,26 +441,18 @@ static size_t family(pid_t root, bool descendants, struct dump_proc *out, size_t
 {
 	struct dump_proc found[DUMP_MAX_PROCS];
 	int stack[DUMP_MAX_PROCS], where[DUMP_MAX_PROCS];
+	pid_t kids[DUMP_MAX_PROCS];
 	size_t n = 0, done = 0, top = 0, k = 0;
 
 	found[n++] = (struct dump_proc){ .pid = root, .parent = -1 };
 	while (descendants && done < n && n < max) {
-		size_t parent = done++;
-		struct dirent *de;
-		DIR *d = opendir("/proc");
+		size_t parent = done++, nk, i;
 
-		if (!d)
-			break;
-		while ((de = readdir(d)) && n < max) {
-			char *end;
-			long pid = strtol(de->d_name, &end, 10);
-
-			if (*end || pid <= 0 || pid == root)
-				continue;
-			if (procfs__ppid(pid) == found[parent].pid)
-				found[n++] = (struct dump_proc){ .pid = pid, .parent = (int)parent };
-		}
-		closedir(d);
+		nk = procfs__children(found[parent].pid, kids, max - n);
+		for (i = 0; i < nk; i++)
+			if (kids[i] != root)
+				found[n++] = (struct dump_proc){ .pid = kids[i],
+								 .parent = (int)parent };
 	}
 	/* Depth first: a parent always comes before its children. */
 	stack[top++] = 0;

@@ -233,6 +233,25 @@ pid_t procfs__ppid(pid_t pid)
 	return ppid;
 }
 
+size_t procfs__children(pid_t ppid, pid_t *out, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 0 && pid != ppid && procfs__ppid(pid) == ppid)
+			out[n++] = (pid_t)pid;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Field 20 of /proc/PID/stat: every thread of the process, running or not. */
 unsigned int procfs__threads(pid_t pid)
 {

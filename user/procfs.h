@@ -45,6 +45,9 @@ int procfs__task_exiting(const char *stat_path);
 bool proc_gone(pid_t pid);
 /* The parent of pid; 0 when unreadable. */
 pid_t procfs__ppid(pid_t pid);
+/* The processes whose parent is ppid, from /proc (at most max, into out).
+ * Returns the count. */
+size_t procfs__children(pid_t ppid, pid_t *out, size_t max);
 /* How many threads pid has (field 20 of its stat); 0 when unreadable. */
 unsigned int procfs__threads(pid_t pid);
 

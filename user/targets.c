@@ -326,7 +326,7 @@ void targets__defer_change(struct collector *c, pid_t pid, bool exec)
  */
 void targets__adopt_descendants(struct collector *c)
 {
-	pid_t *queue = calloc(PY_MAX_PROCS, sizeof(*queue));
+	pid_t *queue = calloc(2 * PY_MAX_PROCS, sizeof(*queue)), *kids = queue + PY_MAX_PROCS;
 	size_t n = 0, done = 0;
 	pid_t self = getpid();
 
@@ -336,24 +336,18 @@ void targets__adopt_descendants(struct collector *c)
 		queue[n++] = c->o->pids[i];
 	while (done < n && n < PY_MAX_PROCS) {
 		pid_t parent = queue[done++];
-		DIR *d = opendir("/proc");
-		struct dirent *de;
+		size_t nk = procfs__children(parent, kids, PY_MAX_PROCS - n);
 
-		if (!d)
-			break;
-		while ((de = readdir(d)) && n < PY_MAX_PROCS) {
-			char *end;
-			long pid = strtol(de->d_name, &end, 10);
+		for (size_t i = 0; i < nk; i++) {
+			pid_t pid = kids[i];
 
-			if (*end || pid <= 0 || pid == self || hashmap__get(c->family, pid) ||
-			    procfs__ppid(pid) != parent)
+			if (pid == self || hashmap__get(c->family, pid))
 				continue;
 			targets__add_family(c, pid, parent);
 			queue[n++] = pid;
 			if (!hashmap__get(c->procs, pid))
 				targets__try_attach(c, pid, false);
 		}
-		closedir(d);
 	}
 	free(queue);
 }
