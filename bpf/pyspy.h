@@ -157,7 +157,8 @@ enum py_record_kind {
 	PY_REC_EXEC = 2,
 	PY_REC_FORK = 3,
 	PY_REC_EXIT = 4,
-	PY_REC_FRAME_ADDRS = 5,	/* follows a stack record of the same tid */
+	PY_REC_FRAME_ADDRS = 5,	/* follows a stack record of the same tid (the
+				 * task iterator), precedes one (perf samples) */
 	PY_REC_NATIVE = 6,	/* precedes a stack record of the same tid */
 };
 
@@ -316,8 +317,9 @@ struct py_native_row {
 	__u8 kinds;		/* enum py_native_cfa | enum py_native_fp << 4 */
 };
 
-/* Frame addresses of the preceding stack record, innermost first
- * (py_addrs_hdr, then nframes __u64). */
+/* Frame addresses of a stack record, innermost first (py_addrs_hdr, then
+ * nframes __u64): after the task iterator's stack (dump --locals), before a
+ * perf sample's (--async). */
 struct py_addrs_hdr {
 	__u32 kind;		/* PY_REC_FRAME_ADDRS */
 	__u32 tid;

@@ -27,6 +27,10 @@ const volatile bool report_all_forks = false;
 const volatile bool sample_gil = false;
 const volatile bool sample_time = false;
 const volatile bool sample_comm = false;
+/* --async: each stack's frame addresses too, in a PY_REC_FRAME_ADDRS record
+ * just before it (the collector finds the asyncio tasks' coroutines by
+ * their frames). */
+const volatile bool sample_addrs = false;
 /* Unread bytes in the sample ring buffer past which a sample wakes the
  * collector; 0: never (it drains on its own clock only). Below it, samples
  * wake nobody: the collector sleeps for its drain period, however long. */
@@ -550,6 +554,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, const bool co
 	w.gil = sample_gil;
 	w.time = sample_time;
 	w.comm = sample_comm;
+	w.addrs = sample_addrs;
 	/* Kernels before 5.17 have no native unwinding: userspace refuses
 	 * --native there. */
 	w.entry = native && !compat;
@@ -564,6 +569,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, const bool co
 	 * 5.13 refuse to load even where no path reaches them). */
 	if (!compat && w.entry)
 		wake = native_unwind(&w, ctx, task, pid, tid);
+	if (sample_addrs)
+		emit_frame_addrs(w.s);
 	emit_stack(w.s, wake);
 	return 0;
 }

@@ -12,6 +12,7 @@ struct dump_opts {
 	int locals;		/* 0: none; 1: -l; 2: -ll (larger budget) */
 	bool full_filenames;
 	bool native;		/* C frames too, merged with the Python frames */
+	bool async_tasks;	/* asyncio: every task, as a tree of what awaits what */
 	const char *btf_path;
 	const char *core;	/* --core: a core dump instead of a live pid */
 };

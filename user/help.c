@@ -29,6 +29,9 @@ const char record_help[] =
 	"                          kernel at each sample (Linux 5.18+)\n"
 	"      --native-all        with --native: every C frame, the interpreter's\n"
 	"                          own too, each eval loop followed by what it ran\n"
+	"      --async             asyncio (3.11+): a running task's samples show the\n"
+	"                          tasks awaiting it, root first, each with its\n"
+	"                          coroutines, instead of the event loop's frames\n"
 	"      --nolineno          no line numbers\n"
 	"      --full-filenames    do not shorten file names\n"
 	"      --interval SECONDS  continuous mode: one profile per interval, written\n"
@@ -61,6 +64,7 @@ const char top_help[] =
 	"  -s, --subprocesses      also the targets' descendants\n"
 	"  -g, --gil               only samples of the thread holding the GIL\n"
 	"  -n, --native            C frames too, merged with the Python frames\n"
+	"      --async             asyncio (3.11+): tasks instead of the event loop\n"
 	"  -i, --idle              also threads that are not on a CPU\n"
 	"      --full-filenames    do not shorten file names\n";
 
@@ -74,6 +78,8 @@ const char dump_help[] =
 	"      --core FILE         an ELF core dump instead of a live process (from\n"
 	"                          gcore or a crash); no privileges needed\n"
 	"  -n, --native            C frames too, merged with the Python frames\n"
+	"      --async             asyncio (3.11+): every task, running or waiting,\n"
+	"                          in a tree of what awaits what, with its coroutines\n"
 	"      --full-filenames    do not shorten file names\n";
 
 const char completions_help[] =

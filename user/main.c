@@ -31,7 +31,7 @@
 
 enum { OPT_NOLINENO = 256, OPT_FULL_FILENAMES, OPT_RINGBUF, OPT_BTF, OPT_DELAY, OPT_INTERVAL,
        OPT_KEEP, OPT_UPLOAD, OPT_APP_NAME, OPT_TAG, OPT_NATIVE_ALL, OPT_NONBLOCKING,
-       OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_CORE };
+       OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_CORE, OPT_ASYNC };
 
 /* Last in every table, in this order, as getopt_long has always seen them. */
 #define COMMON_LONG_OPTS						\
@@ -55,6 +55,7 @@ static const struct option record_longopts[] = {
 	{ "function", no_argument, NULL, 'F' },
 	{ "native", no_argument, NULL, 'n' },
 	{ "native-all", no_argument, NULL, OPT_NATIVE_ALL },
+	{ "async", no_argument, NULL, OPT_ASYNC },
 	{ "nolineno", no_argument, NULL, OPT_NOLINENO },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
@@ -76,6 +77,7 @@ static const struct option top_longopts[] = {
 	{ "gil", no_argument, NULL, 'g' },
 	{ "idle", no_argument, NULL, 'i' },
 	{ "native", no_argument, NULL, 'n' },
+	{ "async", no_argument, NULL, OPT_ASYNC },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	COMMON_LONG_OPTS
 };
@@ -93,6 +95,7 @@ static const struct option dump_longopts[] = {
 	{ "locals", no_argument, NULL, 'l' },
 	{ "core", required_argument, NULL, OPT_CORE },
 	{ "native", no_argument, NULL, 'n' },
+	{ "async", no_argument, NULL, OPT_ASYNC },
 	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	COMMON_LONG_OPTS
 };
@@ -132,6 +135,7 @@ struct common_opts {
 	bool idle;
 	bool full_filenames;
 	bool native;
+	bool async_tasks;
 	const char *btf_path;
 };
 
@@ -383,6 +387,9 @@ static int common_option(int c, const struct cmd *cmd, const struct cmd_args *a,
 	case 'n':
 		co->native = true;
 		break;
+	case OPT_ASYNC:
+		co->async_tasks = true;
+		break;
 	case OPT_BTF:
 		co->btf_path = optarg;
 		break;
@@ -528,7 +535,16 @@ static void record_common(struct record_opts *o, const struct common_opts *co)
 	o->idle = co->idle;
 	o->out.full_filenames = co->full_filenames;
 	o->native |= co->native;
+	o->async_tasks = co->async_tasks;
 	o->btf_path = co->btf_path;
+}
+
+/* What record and top refuse alike. */
+static int record_common_check(const struct record_opts *o)
+{
+	if (o->native && o->async_tasks)
+		return usage_error("--async shows Python frames only: not with %s", "--native");
+	return 0;
 }
 
 /* Continuous mode writes into a folder that must be there and writable
@@ -603,7 +619,7 @@ static int do_record(const struct cmd *cmd, const struct cmd_args *a)
 			return usage_error("give either --pid or a command, not both%s", "");
 		o->command = a->argv + optind;
 	}
-	if ((err = record_check(&r)))
+	if ((err = record_check(&r)) || (err = record_common_check(o)))
 		return err;
 	if (o->function && o->out.nolineno)
 		return usage_error("--function and --nolineno %s", "cannot be combined");
@@ -646,6 +662,8 @@ static int do_top(const struct cmd *cmd, const struct cmd_args *a)
 			return usage_error("give either --pid or a command, not both%s", "");
 		o.command = a->argv + optind;
 	}
+	if ((err = record_common_check(&o)))
+		return err;
 	if ((err = check_btf(o.btf_path)) || (err = need_privileges()))
 		return err;
 	return cmd_record(&o);
@@ -683,12 +701,16 @@ static int do_dump(const struct cmd *cmd, const struct cmd_args *a)
 	o.subprocesses = co.subprocesses;
 	o.full_filenames = co.full_filenames;
 	o.native = co.native;
+	o.async_tasks = co.async_tasks;
 	o.btf_path = co.btf_path;
 	if (optind < a->argc)
 		return usage_error("unexpected argument '%s'", a->argv[optind]);
 	/* A core is read from its file alone: no BPF, no privileges. */
-	if (o.core && (o.pid || o.subprocesses || o.native))
-		return usage_error("--core reads a core dump: not with %s", "--pid, -s or --native");
+	if (o.core && (o.pid || o.subprocesses || o.native || o.async_tasks))
+		return usage_error("--core reads a core dump: not with %s",
+				   "--pid, -s, --native or --async");
+	if (o.native && o.async_tasks)
+		return usage_error("--async shows Python frames only: not with %s", "--native");
 	if (o.core)
 		return cmd_dump(&o);
 	if (!o.pid)

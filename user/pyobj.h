@@ -128,6 +128,48 @@ int pyobj__thread_names(const struct pyobj_reader *r, struct py_thread_name *out
  */
 int pyobj__thread_states(const struct pyobj_reader *r, uint64_t *out, size_t max);
 
+/*
+ * asyncio's tasks (3.11+; user/pyobj_tasks.c says where they are found).
+ * 3.14+ needs the _asyncio module's debug offsets (its .AsyncioDebug
+ * section, _Py_AsyncioModuleDebugOffsets, as it is laid out there).
+ */
+struct py_asyncio_debug {
+	uint64_t task_size, task_name, task_awaited_by, task_is_task,
+		 task_awaited_by_is_set, task_coro, task_node;
+	uint64_t interp_size, interp_tasks_head;
+	uint64_t ts_size, ts_running_loop, ts_running_task, ts_tasks_head;
+};
+
+/* Tasks read per process; coroutine frames per task; awaiters kept per task. */
+#define PYOBJ_MAX_TASKS 4096
+#define PYOBJ_TASK_FRAMES 32
+#define PYOBJ_TASK_AWAITERS 4
+
+struct py_task {
+	uint64_t addr;
+	uint64_t coro;
+	uint64_t waiter;	/* fut_waiter: the future it waits on; 0 if none */
+	/* The thread state running it (3.14+; 1 when running on a thread not
+	 * known, before 3.14); 0 when it is not running. */
+	uint64_t thread;
+	uint64_t awaited_by[PYOBJ_TASK_AWAITERS];	/* tasks awaiting it */
+	unsigned int nawaited_by;
+	/* Its coroutine's frame (_PyInterpreterFrame), then, when it is
+	 * suspended, those of the coroutines it awaits through, outermost
+	 * first. */
+	uint64_t frames[PYOBJ_TASK_FRAMES];
+	unsigned int nframes;
+	char name[128];		/* UTF-8, cut to fit */
+};
+
+/*
+ * Every task found, at most max (and PYOBJ_MAX_TASKS): the count (0 when
+ * asyncio.tasks is not imported or holds none), -EPROTONOSUPPORT before 3.11
+ * and on 3.14+ without dbg, or another negative errno.
+ */
+int pyobj__tasks(const struct pyobj_reader *r, const struct py_asyncio_debug *dbg,
+		 struct py_task *out, size_t max);
+
 /* tp_name of the object's type (printable ASCII). 0 or negative errno. */
 int pyobj__type_name(const struct pyobj_reader *r, uint64_t addr, char *out,
 		     size_t outlen);

@@ -10,6 +10,7 @@
  *   pyobj_dict.c     dict layouts, instance attributes
  *   pyobj_locals.c   a frame's arguments and locals (dump --locals)
  *   pyobj_threads.c  thread names (threading._active)
+ *   pyobj_tasks.c    asyncio tasks (--async)
  *
  * Every call of the interface gets a fresh struct ctx; everything it reads
  * is counted against ctx.reads (pyobj_rd) and is hostile (see pyobj.h).

@@ -22,6 +22,7 @@
 #include "procmaps.h"
 #include "pyproc.h"
 #include "remote.h"
+#include "tasks.h"
 
 /* Distinct interpreter files remembered (positive and negative). */
 #define ELF_CACHE_MAX 4096
@@ -531,6 +532,7 @@ void py_process__free(struct py_process *p)
 	hashmap__free_all(p->thread_names, NULL, NULL);
 	hashmap__free_all(p->py_names, NULL, NULL);
 	symcache__free(p->syms);
+	tasks__free(p->tasks);
 	remote_forget(p->pid);
 	free(p);
 }

@@ -30,6 +30,7 @@ struct py_process {
 	struct str_layout strings;
 	struct pyobj_reader reader;	/* reads objects of this process */
 	struct symcache *syms;
+	struct tasks *tasks;		/* --async: its asyncio tasks (tasks.h); NULL */
 	struct gone_tid {
 		int tid;
 		uint64_t at;		/* CLOCK_MONOTONIC ns */

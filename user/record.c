@@ -49,6 +49,8 @@
 #define RECORD_BYTES_MAX (sizeof(struct py_stack_hdr) + PY_MAX_FRAMES * sizeof(struct py_frame_rec))
 /* --native: the C frames' record before each stack. */
 #define NATIVE_BYTES_MAX (sizeof(struct py_native_hdr) + PY_MAX_NATIVE * sizeof(struct py_native_frame))
+/* --async: the frame addresses' record before each stack. */
+#define ADDRS_BYTES_MAX (sizeof(struct py_addrs_hdr) + PY_MAX_FRAMES * sizeof(__u64))
 #define RING_MIN (256u << 10)
 #define RING_MAX (8u << 20)
 
@@ -114,7 +116,8 @@ static size_t ring_bytes(const struct record_opts *o)
 		return o->ringbuf_bytes;
 	if (ncpus <= 0 || o->subprocesses || (o->npids == 0 && !o->command))
 		return 0;
-	want = 2.0 * ncpus * o->rate * (RECORD_BYTES_MAX + (o->native ? NATIVE_BYTES_MAX : 0)) *
+	want = 2.0 * ncpus * o->rate * (RECORD_BYTES_MAX + (o->native ? NATIVE_BYTES_MAX : 0) +
+					(o->async_tasks ? ADDRS_BYTES_MAX : 0)) *
 	       DRAIN_MIN_NS / 1e9;
 	while (ring < want && ring < RING_MAX)
 		ring *= 2;
@@ -147,8 +150,17 @@ static int on_record(void *ctx, const void *data, size_t size)
 		}
 		c->drained_bytes += size;
 		c->nat_ready &= c->nat.h.tid == h->tid;
+		c->addrs_ready &= c->addrs.h.tid == h->tid && c->addrs.h.nframes == h->nframes;
 		on_stack(c, h, frs);
-		c->nat_ready = false;
+		c->nat_ready = c->addrs_ready = false;
+		return 0;
+	}
+	if (size >= sizeof(__u32) && ev->kind == PY_REC_FRAME_ADDRS) {
+		c->addrs_ready = c->o->async_tasks && !record__decode_addrs(data, size, &c->addrs.h,
+								   c->addrs.a);
+		if (!c->addrs_ready)
+			c->drops[D_MALFORMED]++;
+		c->drained_bytes += size;
 		return 0;
 	}
 	if (size >= sizeof(__u32) && ev->kind == PY_REC_NATIVE) {
@@ -231,6 +243,7 @@ static int start_sampler(struct collector *c, struct run *r)
 		.sample_time = !o->top && (output__needs_timeline(o->out.format) ||
 					   capture_mode == CAPTURE_WRITE),
 		.sample_comm = c->threads || capture_mode == CAPTURE_WRITE,
+		.sample_addrs = o->async_tasks,
 		.ringbuf_bytes = ring_bytes(o),
 		.wake_quarter = true,
 		.btf_path = o->btf_path,

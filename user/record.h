@@ -26,6 +26,7 @@ struct record_opts {
 	bool function;		/* a frame's line is its function's first line */
 	bool native;		/* C frames too, merged with the Python ones */
 	bool native_all;	/* ... every one, the eval loop's too, unmerged */
+	bool async_tasks;	/* asyncio: a running task's awaiters instead of the loop */
 	size_t ringbuf_bytes;
 	bool hide_progress;	/* no status line on a terminal */
 	bool capture;		/* -- COMMAND: its stdin, stdout, stderr on /dev/null */

@@ -90,6 +90,13 @@ struct collector {
 		struct py_native_frame f[PY_MAX_NATIVE];
 	} nat;
 	bool nat_ready;
+	/* --async: the frame addresses of the stack record to come (they
+	 * precede it, for the same thread). */
+	struct {
+		struct py_addrs_hdr h;
+		uint64_t a[PY_MAX_FRAMES];
+	} addrs;
+	bool addrs_ready;
 };
 
 /* targets.c */

@@ -176,6 +176,7 @@ static int open_and_load(struct sampler *s, const struct sampler_opts *o,
 	s->skel->rodata->sample_gil = o->sample_gil;
 	s->skel->rodata->sample_time = o->sample_time;
 	s->skel->rodata->sample_comm = o->sample_comm;
+	s->skel->rodata->sample_addrs = o->sample_addrs;
 	/* Forks matter only when children are followed or reported; otherwise
 	 * the program would run for nothing on every thread and process the
 	 * host creates (a target that starts a thread per task pays it). */

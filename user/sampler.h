@@ -22,6 +22,7 @@ struct sampler_opts {
 	bool sample_gil;		/* perf samples: PY_S_GIL read (top, --gil) */
 	bool sample_time;		/* perf samples: hdr.ts set (timeline formats) */
 	bool sample_comm;		/* perf samples: hdr.comm set (outputs showing threads) */
+	bool sample_addrs;		/* perf samples: frame addresses first (--async) */
 	size_t ringbuf_bytes;		/* 0: default */
 	bool wake_quarter;		/* a sample wakes the ring's poller when it is 1/4 full */
 	const char *btf_path;		/* NULL: the kernel's own */

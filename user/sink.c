@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "log.h"
 #include "native_stack.h"
 #include "procfs.h"
 #include "record_int.h"
 #include "sink.h"
+#include "tasks.h"
 #include "textesc.h"
 #include "top.h"
 
@@ -26,8 +28,17 @@ const struct frame **sink__stack(struct collector *c, struct py_process *p,
 	static const struct frame *frames[STACK_MAX];
 	static const struct frame *merged[NATIVE_STACK_MAX];
 	struct native_stack_in in;
+	unsigned int nt;
 
 	*n = stack__symbolize_memo(c->memo, c->agg, p, h, frs, function_lines, frames, &c->sym);
+	if (c->addrs_ready) {
+		nt = tasks__stack(p, c->agg, function_lines, h, frs, c->addrs.a, frames, *n,
+				  merged, NATIVE_STACK_MAX, &c->sym, mono_ns());
+		if (nt) {
+			*n = nt;
+			return merged;
+		}
+	}
 	if (!c->native || !c->nat_ready)
 		return frames;
 	in = (struct native_stack_in){

@@ -252,6 +252,22 @@ int record__decode_stack(const void *data, size_t size, const struct py_stack_hd
 	return 0;
 }
 
+int record__decode_addrs(const void *data, size_t size, struct py_addrs_hdr *hdr,
+			 uint64_t *addrs)
+{
+	struct py_addrs_hdr h;
+
+	if (size < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, data, sizeof(h));
+	if (h.kind != PY_REC_FRAME_ADDRS || h.nframes > PY_MAX_FRAMES ||
+	    size < sizeof(h) + (size_t)h.nframes * sizeof(*addrs))
+		return -EINVAL;
+	*hdr = h;
+	memcpy(addrs, (const char *)data + sizeof(h), (size_t)h.nframes * sizeof(*addrs));
+	return 0;
+}
+
 int record__decode_native(const void *data, size_t size, struct py_native_hdr *hdr,
 			  struct py_native_frame *frames)
 {

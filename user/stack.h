@@ -54,6 +54,11 @@ unsigned int stack__symbolize_memo(struct stack_memo *m, struct agg *a, struct p
 int record__decode_stack(const void *data, size_t size, const struct py_stack_hdr **hdr,
 			 const struct py_frame_rec **frames);
 
+/* Decodes a frame addresses record (--async) into *hdr and addrs (room
+ * for PY_MAX_FRAMES); 0 or -EINVAL when malformed. */
+int record__decode_addrs(const void *data, size_t size, struct py_addrs_hdr *hdr,
+			 uint64_t *addrs);
+
 /* Decodes a native record (--native) into *hdr and frames (room for
  * PY_MAX_NATIVE); 0 or -EINVAL when malformed. */
 int record__decode_native(const void *data, size_t size, struct py_native_hdr *hdr,

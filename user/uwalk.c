@@ -166,6 +166,28 @@ static struct proc_index *index_proc(struct uwalk *u, struct walk_ctx *w)
 	return pi;
 }
 
+int uwalk__frame(struct uwalk *u, const struct py_proc *p, pid_t pid, uint64_t frame_addr,
+		 struct py_frame_rec *out)
+{
+	struct sample_scratch *s = u->s;
+	struct walk_ctx w = { .s = s, .pid = pid };
+
+	s->proc = *p;
+	memset(&s->rec.hdr, 0, sizeof(s->rec.hdr));
+	s->frame = frame_addr;
+	s->chunk = 0;
+	s->gen++;
+	s->win_len = 0;
+	s->cyc_frame = 0;
+	s->cyc_steps = 0;
+	s->cyc_power = 1;
+	walk_one(&w);
+	if (s->rec.hdr.nframes != 1 || (s->rec.hdr.status & PY_S_ENDS) || !s->rec.frames[0].code)
+		return -EFAULT;
+	*out = s->rec.frames[0];
+	return 0;
+}
+
 void uwalk__thread(struct uwalk *u, const struct py_proc *p, const struct py_task_fact *f,
 		   bool frame_addrs, uint64_t counts[PY_C__MAX])
 {

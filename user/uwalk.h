@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "pyspy.h"
 
 struct uwalk;
@@ -33,5 +34,13 @@ void uwalk__begin(struct uwalk *u);
  */
 void uwalk__thread(struct uwalk *u, const struct py_proc *p, const struct py_task_fact *f,
 		   bool frame_addrs, uint64_t counts[PY_C__MAX]);
+
+/*
+ * One frame at frame_addr (a suspended coroutine's, which has no caller),
+ * of the process p describes, into *out as the walker records it. 0, or
+ * -EFAULT when it could not be read or is no Python frame.
+ */
+int uwalk__frame(struct uwalk *u, const struct py_proc *p, pid_t pid, uint64_t frame_addr,
+		 struct py_frame_rec *out);
 
 #endif

@@ -14,7 +14,8 @@
  * Checked: main returns one of the documented exit statuses; a command is
  * reached only with options inside their documented ranges (rate 1-10000,
  * at most 64 pids, positive durations and intervals, --keep only with
- * --interval, upload names and labels that pass the uploader's checks).
+ * --interval, dump of a pid or of a core file but not both, upload names
+ * and labels that pass the uploader's checks).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ int cmd_record(struct record_opts *o)
 	if (o->rate < 1 || o->rate > MAX_RATE || o->npids < 0 || o->npids > MAX_PIDS ||
 	    o->duration < 0 || o->interval < 0 || (o->keep && !o->interval) ||
 	    o->ntags > MAX_TAGS || (o->command && o->npids) ||
-	    (o->app_name && upload__check_name(o->app_name)))
+	    (o->native && o->async_tasks) || (o->app_name && upload__check_name(o->app_name)))
 		abort();
 	for (int i = 0; i < o->npids; i++)
 		if (o->pids[i] <= 0)
@@ -58,7 +59,10 @@ int cmd_record(struct record_opts *o)
 
 int cmd_dump(const struct dump_opts *o)
 {
-	if (o->pid <= 0)
+	/* Either a live process or a core file, never both. */
+	if (o->core ? o->pid || o->subprocesses || o->native || o->async_tasks : o->pid <= 0)
+		abort();
+	if (o->native && o->async_tasks)
 		abort();
 	return EXIT_OK;
 }
