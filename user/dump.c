@@ -25,6 +25,7 @@
 #include "exitcode.h"
 #include "sampler.h"
 #include "stack.h"
+#include "tasks.h"
 
 /* Threads reported per process, at most (a bound on memory, far above
  * what a process runs; a process cut here is reported as such). */
@@ -236,7 +237,8 @@ static int collect_threads(struct sampler *s, struct py_process *p, const struct
 	if (!err)
 		err = sampler__counters(s, before);
 	if (!err) {
-		struct iterate_opts io = { .pid = p->pid, .frame_addrs = o->locals > 0,
+		struct iterate_opts io = { .pid = p->pid,
+					   .frame_addrs = o->locals > 0 || o->async_tasks,
 					 .entries = true };
 
 		c->dropped = 0;
@@ -372,13 +374,91 @@ static int make_trace(struct collect *c, struct agg *a, struct py_process *p,
 	return 0;
 }
 
+/* A task's frames if a thread ran it: those of the thread, from its
+ * coroutine's frame in, and that thread (d->tid); none if no thread did. */
+static int running_frames(struct collect *c, struct agg *a, struct py_process *p,
+			  struct dump_task *d)
+{
+	static const struct frame *frames[STACK_MAX];
+	struct symbolize_stats sym = { 0 };
+	const struct py_stack_hdr *h;
+	const struct py_frame_rec *frs;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct thread_rec *tr = &c->threads[i];
+		unsigned int k, nf;
+
+		if (!tr->addrs || record__decode_stack(tr->stack, tr->size, &h, &frs))
+			continue;
+		for (k = 0; k < tr->naddrs && k < h->nframes; k++)
+			if (tr->addrs[k] == d->t->frames[0])
+				break;
+		if (k == tr->naddrs || k == h->nframes)
+			continue;
+		nf = stack__symbolize(a, p, h, frs, false, frames, &sym);
+		if (k >= nf)
+			continue;
+		d->tr.st.frames = malloc((k + 1) * sizeof(*frames));
+		if (!d->tr.st.frames)
+			return -ENOMEM;
+		memcpy((void *)d->tr.st.frames, frames, (k + 1) * sizeof(*frames));
+		d->tr.st.nframes = k + 1;
+		d->own = true;
+		d->tid = h->tid;
+		return 0;
+	}
+	return 0;
+}
+
+/* dump --async: every task, where it sits in the tree, and its frames. */
+static int make_tasks(struct collect *c, struct agg *a, struct py_process *p,
+		      struct dump_task **out, size_t *nout)
+{
+	struct symbolize_stats sym = { 0 };
+	const struct py_task *pt;
+	struct dump_task *d;
+	int n = tasks__read(p, &pt), err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (n < 0)
+		return n;
+	d = calloc(n + 1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	for (int i = 0; i < n && !err; i++) {
+		d[i].t = &pt[i];
+		d[i].parent = -1;
+		for (unsigned int k = 0; k < pt[i].nawaited_by && d[i].parent < 0; k++)
+			d[i].parent = tasks__by_addr(p, pt[i].awaited_by[k]);
+		/* Running when the threads were walked, which was before
+		 * the tasks were read: that thread's frames, then. */
+		if (pt[i].nframes)
+			err = running_frames(c, a, p, &d[i]);
+		if (!d[i].own)
+			d[i].tr.st.frames = tasks__frames(p, a, i, &d[i].tr.st.nframes, &sym);
+	}
+	*out = d;
+	*nout = n;
+	return err;
+}
+
+static void free_tasks(struct dump_task *d, size_t n)
+{
+	for (size_t i = 0; d && i < n; i++)
+		if (d[i].own)
+			free((void *)d[i].tr.st.frames);
+	free(d);
+}
+
 /* Walks one process's threads and prints them; 0 or negative errno. */
 static int dump_one(struct sampler *s, struct py_process *p, const struct dump_opts *o,
 		    struct collect *c, struct dump_proc *fam, int self, bool *first)
 {
 	struct dump_trace *t = NULL;
+	struct dump_task *dt = NULL;
 	struct agg *a = agg__new();
-	size_t i, n = 0;
+	size_t i, n = 0, ndt = 0;
 	int err;
 
 	if (!a)
@@ -410,7 +490,22 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		err = -ESRCH;
 		goto cleanup;
 	}
-	if (o->json) {
+	if (o->async_tasks) {
+		int terr = make_tasks(c, a, p, &dt, &ndt);
+
+		if (terr == -ENOMEM) {
+			err = terr;
+			goto cleanup;
+		}
+		if (o->json) {
+			dump_out__tasks_json(fam, self, dt, ndt, o, first);
+		} else {
+			if (!*first)
+				dump_out__separator();
+			dump_out__tasks_text(p, fam, self, dt, ndt, terr, o);
+			*first = false;
+		}
+	} else if (o->json) {
 		dump_out__json(fam, self, t, n, o, first);
 	} else {
 		if (!*first)
@@ -419,6 +514,7 @@ static int dump_one(struct sampler *s, struct py_process *p, const struct dump_o
 		*first = false;
 	}
 cleanup:
+	free_tasks(dt, ndt);
 	free_traces(t, n);
 	for (i = 0; i < c->n; i++) {
 		free(c->threads[i].stack);
@@ -540,6 +636,13 @@ int cmd_dump(const struct dump_opts *o)
 	}
 	if (err && !o->subprocesses) {
 		pr_err("pid %d does not run a CPython interpreter", o->pid);
+		return EXIT_NOT_PYTHON;
+	}
+	if (o->async_tasks && root && !o->subprocesses &&
+	    (root->major < 3 || (root->major == 3 && root->minor < 11))) {
+		pr_err("--async: pid %d runs Python %u.%u; asyncio tasks are read on 3.11 and later",
+		       o->pid, root->major, root->minor);
+		py_process__free(root);
 		return EXIT_NOT_PYTHON;
 	}
 	err = sampler__open(&s, &so, on_record, &c);

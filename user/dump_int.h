@@ -30,6 +30,24 @@ struct dump_trace {
 	uint8_t *flags;		/* st.nframes DF_* bits */
 };
 
+/* dump --async: a task, and where it sits in the tree. */
+struct dump_task {
+	const struct py_task *t;
+	int parent;		/* the task awaiting it, which it is shown under; -1: none */
+	int tid;		/* the thread found running it; 0: none */
+	bool own;		/* tr.st.frames is its own copy */
+	struct dump_trace tr;	/* its frames, innermost first */
+};
+
+/* The tasks of one process under its header, as a tree: each task with
+ * its frames, and under it the tasks it awaits (err: why there are none to
+ * show, -EPROTONOSUPPORT for a version without them). */
+void dump_out__tasks_text(const struct py_process *p, const struct dump_proc *fam, int self,
+			  const struct dump_task *t, size_t n, int err, const struct dump_opts *o);
+/* The same as elements of the JSON list, one per task. */
+void dump_out__tasks_json(const struct dump_proc *fam, int self, const struct dump_task *t,
+			  size_t n, const struct dump_opts *o, bool *first);
+
 /* The text of one process: its header (with its parent's line when it has
  * one) and its threads, the oldest first as py-spy prints them. */
 void dump_out__text(const struct py_process *p, const struct dump_proc *fam, int self,

@@ -5,8 +5,10 @@
  * (textesc.h): it must neither drive the terminal nor start a line of its
  * own.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -83,8 +85,8 @@ static void print_thread(const struct stack_trace *st, const struct dump_opts *o
 	}
 }
 
-void dump_out__text(const struct py_process *p, const struct dump_proc *fam, int self,
-		    const struct dump_trace *t, size_t n, const struct dump_opts *o)
+static void print_header(const struct py_process *p, const struct dump_proc *fam, int self,
+			 const struct dump_opts *o)
 {
 	char exe[4096], link[64];
 	int parent = fam[self].parent;
@@ -114,10 +116,78 @@ void dump_out__text(const struct py_process *p, const struct dump_proc *fam, int
 		putchar('\n');
 	}
 	putchar('\n');
+}
+
+void dump_out__text(const struct py_process *p, const struct dump_proc *fam, int self,
+		    const struct dump_trace *t, size_t n, const struct dump_opts *o)
+{
+	print_header(p, fam, self, o);
 	/* The interpreter lists its threads newest first; py-spy prints them
 	 * the other way round, the main thread first. */
 	for (size_t i = n; i-- > 0;)
 		print_thread(&t[i].st, o);
+}
+
+/* Tasks nested deeper than this are listed flat, at this depth. */
+#define TASK_TREE_DEPTH 32
+
+static void print_task(const struct dump_task *t, size_t n, size_t i, unsigned int depth,
+		       bool *shown, const struct dump_opts *o)
+{
+	const struct dump_task *d = &t[i];
+	unsigned int ind = 4 * (depth < TASK_TREE_DEPTH ? depth : TASK_TREE_DEPTH);
+
+	shown[i] = true;
+	printf("%*sTask \"", ind, "");
+	textesc__fputs(d->t->name, stdout);
+	printf("\" (0x%" PRIx64 ")", d->t->addr);
+	if (d->tid)
+		printf(": running in thread %d", d->tid);
+	else if (d->t->thread)
+		printf(": running");
+	putchar('\n');
+	for (unsigned int j = 0; j < d->tr.st.nframes; j++) {
+		const struct frame *f = d->tr.st.frames[j];
+
+		printf("%*s", ind + 4, "");
+		textesc__fputs(f->name, stdout);
+		if (f->kind != FRAME_MARKER) {
+			fputs(" (", stdout);
+			textesc__fputs(shown_filename(f, o), stdout);
+			if (f->line)
+				printf(":%d)", f->line);
+			else
+				putchar(')');
+		}
+		putchar('\n');
+	}
+	for (size_t k = 0; k < n; k++)
+		if (!shown[k] && t[k].parent == (int)i)
+			print_task(t, n, k, depth + 1, shown, o);
+}
+
+void dump_out__tasks_text(const struct py_process *p, const struct dump_proc *fam, int self,
+			  const struct dump_task *t, size_t n, int err, const struct dump_opts *o)
+{
+	bool *shown = calloc(n + 1, sizeof(*shown));
+
+	print_header(p, fam, self, o);
+	if (err == -EPROTONOSUPPORT)
+		printf("No asyncio tasks: they are read on Python 3.11 and later\n");
+	else if (err || !shown)
+		printf("No asyncio tasks: they could not be read (%s)\n",
+		       strerror(err ? -err : ENOMEM));
+	else if (!n)
+		printf("No asyncio tasks\n");
+	/* The tasks nothing awaits first, each with those it awaits; then
+	 * any left (awaiting each other in a circle, in damaged memory). */
+	for (size_t i = 0; shown && i < n; i++)
+		if (t[i].parent < 0 && !shown[i])
+			print_task(t, n, i, 0, shown, o);
+	for (size_t i = 0; shown && i < n; i++)
+		if (!shown[i])
+			print_task(t, n, i, 0, shown, o);
+	free(shown);
 }
 
 void dump_out__separator(void)
@@ -245,6 +315,33 @@ void dump_out__json(const struct dump_proc *fam, int self, const struct dump_tra
 		printf(", \"process_info\": ");
 		print_process_info(fam, self);
 		print_json_damage(st);
+		printf("}");
+		*first = false;
+	}
+}
+
+void dump_out__tasks_json(const struct dump_proc *fam, int self, const struct dump_task *t,
+			  size_t n, const struct dump_opts *o, bool *first)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct py_task *pt = t[i].t;
+
+		printf("%s\n  {\"pid\": %d, \"task_id\": %" PRIu64 ", \"task_name\": ",
+		       *first ? "" : ",", fam[self].pid, pt->addr);
+		json__str(stdout, pt->name);
+		printf(", \"running\": %s, \"os_thread_id\": ",
+		       pt->thread || t[i].tid ? "true" : "false");
+		if (t[i].tid)
+			printf("%d", t[i].tid);
+		else
+			printf("null");
+		printf(", \"awaited_by\": [");
+		for (unsigned int k = 0; k < pt->nawaited_by; k++)
+			printf("%s%" PRIu64, k ? ", " : "", pt->awaited_by[k]);
+		printf("], \"frames\": ");
+		print_json_frames(&t[i].tr, o);
+		printf(", \"process_info\": ");
+		print_process_info(fam, self);
 		printf("}");
 		*first = false;
 	}

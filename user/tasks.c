@@ -29,9 +29,10 @@
 
 /* A task's frames, symbolized for one aggregation. */
 struct task_sym {
-	uint64_t gen;			/* agg__gen(); 0: not yet */
-	bool function_lines;
+	uint64_t gen;			/* agg__gen() of marker; 0: not yet */
 	const struct frame *marker;	/* task "NAME" */
+	uint64_t frames_gen;		/* agg__gen() of f; 0: not yet */
+	bool function_lines;
 	unsigned int n;
 	const struct frame *f[PYOBJ_TASK_FRAMES];
 	uint64_t code;			/* its coroutine's code at the read; 0: unread, 1: unreadable */
@@ -227,6 +228,20 @@ int tasks__by_addr(struct py_process *p, uint64_t addr)
 	return (int)i - 1;
 }
 
+/* Task i's frame, task "NAME", for aggregation a; NULL: out of memory. */
+static const struct frame *task_marker(struct py_process *p, struct agg *a, int i)
+{
+	struct task_sym *s = &p->tasks->sym[i];
+	char text[160];
+
+	if (s->gen == agg__gen(a) && s->marker)
+		return s->marker;
+	snprintf(text, sizeof(text), "task \"%s\"", p->tasks->t[i].name);
+	s->marker = agg__frame(a, text, "", "", 0, FRAME_MARKER);
+	s->gen = agg__gen(a);
+	return s->marker;
+}
+
 /* Task i's frames (innermost first) and its marker, for aggregation a. */
 static const struct task_sym *task_sym(struct py_process *p, struct agg *a, int i,
 				       bool function_lines, struct symbolize_stats *st)
@@ -237,10 +252,11 @@ static const struct task_sym *task_sym(struct py_process *p, struct agg *a, int 
 	struct py_frame_rec recs[PYOBJ_TASK_FRAMES];
 	struct py_stack_hdr h = { 0 };
 	const struct frame *out[STACK_MAX];
-	char text[160];
 	unsigned int n = 0;
 
-	if (s->gen == agg__gen(a) && s->function_lines == function_lines && s->marker)
+	if (!task_marker(p, a, i))
+		return NULL;
+	if (s->frames_gen == agg__gen(a) && s->function_lines == function_lines)
 		return s;
 	if (!frame_reader())
 		return NULL;
@@ -253,11 +269,9 @@ static const struct task_sym *task_sym(struct py_process *p, struct agg *a, int 
 	if (s->n > PYOBJ_TASK_FRAMES)
 		s->n = PYOBJ_TASK_FRAMES;
 	memcpy(s->f, out, s->n * sizeof(*out));
-	snprintf(text, sizeof(text), "task \"%s\"", task->name);
-	s->marker = agg__frame(a, text, "", "", 0, FRAME_MARKER);
-	s->gen = agg__gen(a);
+	s->frames_gen = agg__gen(a);
 	s->function_lines = function_lines;
-	return s->marker ? s : NULL;
+	return s;
 }
 
 /* Whether the sample's frame k is task i's coroutine, as it was read. */
@@ -303,6 +317,7 @@ unsigned int tasks__stack(struct py_process *p, struct agg *a, bool function_lin
 	struct tasks *t = tasks_of(p);
 	unsigned int at[NESTED_MAX], m, n = 0;
 	int which[NESTED_MAX], seen[AWAIT_DEPTH], cur;
+	const struct frame *marker;
 	const struct task_sym *s;
 
 	if (!t || p->major != 3 || p->minor < 11)
@@ -323,10 +338,10 @@ unsigned int tasks__stack(struct py_process *p, struct agg *a, bool function_lin
 
 		for (unsigned int k = from; k <= at[j] && k < nin && n < max; k++)
 			out[n++] = in[k];
-		if (!(s = task_sym(p, a, which[j], function_lines, st)))
+		if (!(marker = task_marker(p, a, which[j])))
 			return 0;
 		if (n < max)
-			out[n++] = s->marker;
+			out[n++] = marker;
 	}
 	/* Then the tasks awaiting the outermost, each suspended in its
 	 * coroutines, up to one that nothing awaits. */

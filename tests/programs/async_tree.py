@@ -18,22 +18,22 @@ def burn(n):
 
 async def spin(k):
     while True:
-        burn(20000)
+        burn(20000)  # spin: burn
         started.add(k)
         if len(started) == WORKERS and not getattr(spin, "said", False):
             spin.said = True
             print("ready", flush=True)
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # spin: sleep
 
 
 async def worker(k):
-    await asyncio.create_task(spin(k), name="spinner-%d" % k)
+    await asyncio.create_task(spin(k), name="spinner-%d" % k)  # await: worker
 
 
 async def main():
     for k in range(WORKERS):
         print("task worker-%d spinner-%d" % (k, k), flush=True)
-    await asyncio.gather(*(asyncio.create_task(worker(k), name="worker-%d" % k)
+    await asyncio.gather(*(asyncio.create_task(worker(k), name="worker-%d" % k)  # await: main
                            for k in range(WORKERS)))
 
 
