@@ -88,7 +88,7 @@ def test_command_help(profiler, cmd, synopsis, own, other):
     (["dump"], USAGE, "dump needs a process: --pid PID or --core FILE"),
     (["dump", "--core"], USAGE, "option '--core' needs a value"),
     (["dump", "--core", "c", "-p", "1"], USAGE,
-     "--core reads a core dump: not with --pid, -s or --native"),
+     "--core reads a core dump: not with --pid, -s, --native or --async"),
     (["dump", "-r", "5"], USAGE, "unknown option '-r'"),
     (["dump", "foo", "-p", "4000000"], USAGE, "unexpected argument 'foo'"),
     (["dump", "-p", "4000000", "-p", "x"], USAGE, "invalid pid 'x'"),
