@@ -222,3 +222,34 @@ def test_dump_async_before_311(profiler, start_target):
     t = start_target(old[-1], "spin_chain.py")
     res = run_profiler(["dump", "-p", str(t.pid), "--async"])
     assert res.returncode == NO_PYTHON and "3.11" in res.stderr, (res.returncode, res.stderr)
+
+
+def test_hostile_task_name(profiler, interp_any, start_target, tmp_path):
+    """A task's name comes from the target: escaped in raw and in the
+    dump's text, exact in JSON."""
+    t = start_target(interp_any, "async_hostile_name.py")
+    out = tmp_path / "p.txt"
+    res = run_profiler(["record", "-p", str(t.pid), "--async", "-d", "1", "-f", "raw",
+                        "-o", str(out)])
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f\u202e]", text), repr(text)
+    assert 'task "evil\\x1b]0:pwned\\x07:x\\nforged (a.py:1) 99\\r\\u202e";spin' in text, text
+    res = run_profiler(["dump", "-p", str(t.pid), "--async"])
+    assert res.returncode == 0, res.stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f\u202e]", res.stdout), repr(res.stdout)
+    assert 'Task "evil\\x1b]0;pwned\\x07;x\\nforged (a.py:1) 99\\r\\u202e"' in res.stdout
+    res = run_profiler(["dump", "-p", str(t.pid), "--async", "--json"])
+    assert res.returncode == 0, res.stderr
+    names = [x["task_name"] for x in json.loads(res.stdout)]
+    assert "evil\x1b]0;pwned\x07;x\nforged (a.py:1) 99\r\u202e" in names, names
+
+
+def test_dump_async_without_tasks(profiler, interp_any, start_target):
+    """A 3.11+ process that runs no event loop has no tasks: said, exit 0."""
+    t = start_target(interp_any, "spin_chain.py")
+    res = run_profiler(["dump", "-p", str(t.pid), "--async"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.rstrip().endswith("No asyncio tasks"), res.stdout
+    res = run_profiler(["dump", "-p", str(t.pid), "--async", "--json"])
+    assert res.returncode == 0 and json.loads(res.stdout) == [], res.stdout
