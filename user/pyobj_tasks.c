@@ -39,6 +39,29 @@
  * (3.15 keeps one more value above it than 3.14). */
 #define AWAIT_SLOTS 2
 
+/* gi_frame_state (int8_t) is this many bytes before gi_iframe, in every
+ * version read. */
+#define GEN_STATE_BACK 5
+
+/*
+ * What gi_frame_state says of a coroutine: whether its frame is still
+ * there (not finished), and whether it is suspended in an await (the
+ * awaitable on top of its stack). Up to 3.14: not started -2 (3.13+: -3),
+ * at a plain yield -2 (3.13+), in an await -1 (3.11-3.12: any yield),
+ * running 0, finished above; 3.15 counts up from 0: not started 0, at a
+ * plain yield 1, in an await 2 (3, locked), running 4, finished above.
+ */
+static void gen_state(unsigned int minor, int8_t state, bool *alive, bool *awaits)
+{
+	if (minor >= 15) {
+		*alive = state >= 0 && state <= 4;
+		*awaits = state == 2 || state == 3;
+	} else {
+		*alive = state <= 0;
+		*awaits = state == -1;
+	}
+}
+
 /* The layout, in a build with a GIL (a 16-byte object header). */
 struct task_layout {
 	unsigned int fut_waiter, coro, name;
@@ -112,12 +135,23 @@ static void await_chain(struct walk *w, struct py_task *t)
 	for (unsigned int depth = 0; depth < PYOBJ_TASK_FRAMES && gen; depth++) {
 		uint64_t frame = gen + w->l.gen_iframe, slot, top = 0, v;
 		bool newer = w->c->r->minor >= 14;
+		bool alive, awaits;
+		int8_t state;
 
 		for (unsigned int k = 0; k < depth; k++)
 			if (seen[k] == gen)
 				return;
 		seen[depth] = gen;
+		/* A coroutine that finished has no frame left; one not
+		 * started, running or at a plain yield awaits nothing. */
+		if (pyobj_rd(w->c, frame - GEN_STATE_BACK, &state, 1))
+			return;
+		gen_state(w->c->r->minor, state, &alive, &awaits);
+		if (!alive)
+			return;
 		t->frames[t->nframes++] = frame;
+		if (!awaits)
+			return;
 		/* The top of its value stack: what it awaits when suspended. */
 		if (newer) {
 			uint64_t base = frame + off->frame_localsplus;
