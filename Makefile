@@ -165,7 +165,7 @@ test: pyspy-bpf $(PYTHONS_STAMP)
 # fuzz targets (fuzz_uwalk: the collector's own walker for old kernels) are
 # sanitized builds already.
 SANITIZED_E2E ?= tests/e2e/test_faults.py tests/e2e/test_hostile.py \
-	tests/e2e/test_escape.py
+	tests/e2e/test_escape.py tests/e2e/test_async.py
 check-sanitized:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 sanitized-pass
 

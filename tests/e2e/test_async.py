@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import (INTERPRETERS, PROGRAMS, CpuMeter, min_samples, need, parse_frame,
-                      parse_raw, run_profiler)
+from conftest import (INTERPRETERS, PROGRAMS, CpuMeter, interpreters_for_this_build,
+                      min_samples, need, parse_frame, parse_raw, run_profiler)
 from test_freethreaded import source_python
 
 PROGRAM = os.path.join(PROGRAMS, "async_tree.py")
@@ -67,7 +67,9 @@ class Tree(object):
 
 
 def async_interpreters():
-    return [i for i in INTERPRETERS if i.version[:2] in ASYNC_VERSIONS]
+    """3.11+: every one, or one per layout era under the sanitizers
+    (conftest.py)."""
+    return [i for i in interpreters_for_this_build() if i.version[:2] in ASYNC_VERSIONS]
 
 
 def started(label):
