@@ -15,7 +15,8 @@
  *              .AsyncioDebug section), which the caller finds.
  * What awaits what: a task's fut_waiter is the future it waits on; when that
  * is another task, or a gather's _GatheringFuture holding the task in its
- * _children, the waiting task awaits it. 3.14+ also keeps the reverse link,
+ * _children, the waiting task awaits it; a task suspended in a TaskGroup's
+ * __aexit__ awaits the group's _tasks. 3.14+ also keeps the reverse link,
  * task_awaited_by (one future, or a set of them).
  * The task object layout before 3.14 is the _asyncio module's private
  * TaskObj: taken per version from live interpreters (tests/e2e/test_async.py
@@ -214,32 +215,42 @@ static struct py_task *known(struct walk *w, uint64_t addr)
 	return i ? &w->out[i - 1] : NULL;
 }
 
-/* A set's keys (PySetObject: fill, used, mask, table after the header). */
-static void set_keys(struct walk *w, uint64_t set, bool weak)
+/* Calls fn with each key of a set (PySetObject: fill, used, mask, table
+ * after the header), SET_SLOTS_MAX slots at most. */
+static void set_each(struct walk *w, uint64_t set,
+		     void (*fn)(struct walk *w, uint64_t key, void *arg), void *arg)
 {
 	uint64_t mask, table, ent[2 * 32];
-	unsigned int d = w->delta;
 
-	if (!type_is(w->c, set, "set") || pyobj_rd64(w->c, set + 32 + d, &mask) ||
-	    pyobj_rd64(w->c, set + 40 + d, &table) || mask >= SET_SLOTS_MAX)
+	if (!type_is(w->c, set, "set") || pyobj_rd64(w->c, set + 32 + w->delta, &mask) ||
+	    pyobj_rd64(w->c, set + 40 + w->delta, &table) || mask >= SET_SLOTS_MAX)
 		return;
 	for (uint64_t i = 0; i <= mask; i += 32) {
 		unsigned int n = mask + 1 - i < 32 ? mask + 1 - i : 32;
 
 		if (pyobj_rd(w->c, table + i * 16, ent, n * 16))
 			return;
-		for (unsigned int k = 0; k < n; k++) {
-			uint64_t key = ent[2 * k], obj;
-
-			if (!key)
-				continue;
-			/* A weakref's referent (PyWeakReference.wr_object);
-			 * add_task() checks what it is. */
-			if (weak && pyobj_rd64(w->c, key + 16 + d, &obj))
-				continue;
-			add_task(w, weak ? obj : key);
-		}
+		for (unsigned int k = 0; k < n; k++)
+			if (ent[2 * k])
+				fn(w, ent[2 * k], arg);
 	}
+}
+
+static void add_key(struct walk *w, uint64_t key, void *arg)
+{
+	(void)arg;
+	add_task(w, key);
+}
+
+/* A weakref's referent (PyWeakReference.wr_object); add_task() checks
+ * what it is. */
+static void add_referent(struct walk *w, uint64_t ref, void *arg)
+{
+	uint64_t obj;
+
+	(void)arg;
+	if (!pyobj_rd64(w->c, ref + 16 + w->delta, &obj))
+		add_task(w, obj);
 }
 
 /* 3.11-3.13: the tasks module's containers, in one interpreter. */
@@ -270,9 +281,9 @@ static int module_tasks(struct walk *w, uint64_t interp)
 	}
 	if (!pyobj_dict_get(w->c, mdict, w->c->r->minor == 11 ? "_all_tasks" : "_scheduled_tasks",
 			    &v) && !pyobj_attr_get(w->c, v, "data", &v))
-		set_keys(w, v, true);
+		set_each(w, v, add_referent, NULL);
 	if (!pyobj_dict_get(w->c, mdict, "_eager_tasks", &v))
-		set_keys(w, v, false);
+		set_each(w, v, add_key, NULL);
 	return 0;
 }
 
@@ -319,15 +330,52 @@ static void awaited_by(struct py_task *t, const struct py_task *by)
 		t->awaited_by[t->nawaited_by++] = by->addr;
 }
 
-/* Who awaits whom: fut_waiter (a task, or a gather of tasks), and 3.14's
- * own links. */
+/* key, a task, is awaited by the task at arg. */
+static void awaited_by_arg(struct walk *w, uint64_t key, void *arg)
+{
+	struct py_task *t = known(w, key);
+
+	if (t)
+		awaited_by(t, arg);
+}
+
+/* arg, a task, is awaited by key, a task. */
+static void awaiting_arg(struct walk *w, uint64_t key, void *arg)
+{
+	struct py_task *by = known(w, key);
+
+	if (by)
+		awaited_by(arg, by);
+}
+
+/* The TaskGroup a task waits in (its __aexit__, or 3.13's _aexit, is the
+ * innermost coroutine of its chain: self is its first local); 0 if none. */
+static uint64_t task_group(struct walk *w, const struct py_task *t)
+{
+	const struct py_offsets *off = w->c->r->off;
+	uint64_t frame, code, name, self;
+
+	if (!t->nframes)
+		return 0;
+	frame = t->frames[t->nframes - 1];
+	if (pyobj_rd64(w->c, frame + off->frame_code, &code) ||
+	    pyobj_rd64(w->c, (code & ~off->code_tag_mask) + off->code_name, &name) ||
+	    !(pyobj_str_is(w->c, name, "__aexit__") || pyobj_str_is(w->c, name, "_aexit")) ||
+	    pyobj_rd64(w->c, frame + off->frame_localsplus, &self))
+		return 0;
+	self &= ~7ull;	/* 3.14+: a tagged stack reference */
+	return type_is(w->c, self, "TaskGroup") ? self : 0;
+}
+
+/* Who awaits whom: fut_waiter (a task, or a gather of tasks), the tasks of
+ * a TaskGroup its owner waits in, and 3.14's own links. */
 static void link_tasks(struct walk *w)
 {
 	const struct py_obj_offsets *o = w->c->o;
 
 	for (size_t i = 0; i < w->n; i++) {
 		struct py_task *t = &w->out[i], *u;
-		uint64_t children, items, by;
+		uint64_t children, items, by, group, set;
 		int64_t len;
 
 		if ((u = known(w, t->waiter))) {
@@ -345,27 +393,16 @@ static void link_tasks(struct walk *w)
 				if ((u = known(w, child)))
 					awaited_by(u, t);
 			}
+		} else if ((group = task_group(w, t)) &&
+			   !pyobj_attr_get(w->c, group, "_tasks", &set)) {
+			set_each(w, set, awaited_by_arg, t);
 		}
 		if (!w->dbg || pyobj_rd64(w->c, t->addr + w->dbg->task_awaited_by, &by) || !by)
 			continue;
-		if ((u = known(w, by))) {
+		if ((u = known(w, by)))
 			awaited_by(t, u);
-		} else if (type_is(w->c, by, "set")) {
-			uint64_t mask, table, ent[2 * 8];
-
-			if (pyobj_rd64(w->c, by + 32 + w->delta, &mask) ||
-			    pyobj_rd64(w->c, by + 40 + w->delta, &table) || mask >= 8 * 1024)
-				continue;
-			for (uint64_t k = 0; k <= mask; k += 8) {
-				unsigned int m = mask + 1 - k < 8 ? mask + 1 - k : 8;
-
-				if (pyobj_rd(w->c, table + k * 16, ent, m * 16))
-					break;
-				for (unsigned int j = 0; j < m; j++)
-					if ((u = known(w, ent[2 * j])))
-						awaited_by(t, u);
-			}
-		}
+		else
+			set_each(w, by, awaiting_arg, t);
 	}
 }
 
@@ -414,12 +451,12 @@ int pyobj__tasks(const struct pyobj_reader *r, const struct py_asyncio_debug *db
 			break;
 		err = pyobj_rd64(&c, interp + r->off->interp_next, &interp);
 	}
-	link_tasks(&w);
 	for (size_t k = 0; k < w.n; k++)
 		if (!out[k].thread)
 			await_chain(&w, &out[k]);
 		else
 			out[k].frames[out[k].nframes++] = out[k].coro + w.l.gen_iframe;
+	link_tasks(&w);
 	pyobj_ctx_fini(&c);
 	hashmap__free(w.index);
 	if (w.n)

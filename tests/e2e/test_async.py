@@ -50,8 +50,8 @@ def spin_body():
 class Tree(object):
     """async_tree.py started: its pid, once every spinner has run."""
 
-    def __init__(self, interp):
-        self.proc = subprocess.Popen([interp.path, PROGRAM, str(WORKERS)],
+    def __init__(self, interp, mode="gather"):
+        self.proc = subprocess.Popen([interp.path, PROGRAM, str(WORKERS), mode],
                                      stdout=subprocess.PIPE, universal_newlines=True)
         self.pid = self.proc.pid
         for line in self.proc.stdout:
@@ -72,12 +72,12 @@ def async_interpreters():
     return [i for i in interpreters_for_this_build() if i.version[:2] in ASYNC_VERSIONS]
 
 
-def started(label):
+def started(label, mode="gather"):
     if label.startswith("src-"):
         interp = source_python(label[4:])
     else:
         interp = next(i for i in INTERPRETERS if i.label == label)
-    t = Tree(interp)
+    t = Tree(interp, mode)
     t.interp = interp
     return t
 
@@ -198,6 +198,33 @@ def test_dump_async_tree(profiler, tree):
             depth[m.group(2)] = len(m.group(1)) // 4
     assert depth == dict((n, {None: 0, "Task-1": 1}.get(p, 2))
                          for n, p in expected_parents().items()), res.stdout
+
+
+@pytest.fixture(params=[i.label for i in async_interpreters()])
+def group_tree(request):
+    t = started(request.param, "taskgroup")
+    yield t
+    t.stop()
+
+
+def test_taskgroup(profiler, group_tree, tmp_path):
+    """A TaskGroup's tasks are awaited by the task in its async with: on
+    3.11-3.13 found through the group the waiting coroutine holds."""
+    tasks, parent = dump_tasks(group_tree.pid)
+    assert parent == expected_parents(), parent
+    main = [f for t in tasks if t["task_name"] == "Task-1" for f in t["frames"]]
+    assert (main[-1]["name"], main[-1]["line"]) == ("main", LINES["await: group"]), main
+    assert main[0]["name"] in ("__aexit__", "_aexit"), main
+    out = tmp_path / "p.txt"
+    res = run_profiler(["record", "-p", str(group_tree.pid), "--async", "-r", str(RATE), "-d",
+                        "1", "-f", "raw", "-o", str(out)])
+    assert res.returncode == 0, res.stderr
+    stacks = parse_raw(out.read_text())
+    total = sum(n for _, n in stacks)
+    under = sum(n for s, n in stacks if s[0] == 'task "Task-1"' and
+                re.match(r'task "worker-\d"$', next((f for f in s[1:] if f.startswith("task ")),
+                                                     "")))
+    assert total and under >= 0.9 * total, sorted(stacks, key=lambda s: -s[1])[:4]
 
 
 def test_dump_matches_asyncio_pstree(profiler, tree314):

@@ -1,11 +1,13 @@
-"""A known asyncio task tree: main() gathers WORKERS worker tasks, each of
-which awaits a sub-task of its own that spins (CPU work with an await now
-and then, so that the spinners take turns). Prints each task's name, then
-"ready" once every spinner has run."""
+"""A known asyncio task tree: main() gathers WORKERS worker tasks (argv[1],
+default 3; in an asyncio.TaskGroup instead when argv[2] is "taskgroup"),
+each of which awaits a sub-task of its own that spins (CPU work with an
+await now and then, so that the spinners take turns). Prints each task's
+name, then "ready" once every spinner has run."""
 import asyncio
 import sys
 
 WORKERS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+GROUP = len(sys.argv) > 2 and sys.argv[2] == "taskgroup"
 started = set()
 
 
@@ -33,6 +35,11 @@ async def worker(k):
 async def main():
     for k in range(WORKERS):
         print("task worker-%d spinner-%d" % (k, k), flush=True)
+    if GROUP:
+        async with asyncio.TaskGroup() as tg:  # await: group
+            for k in range(WORKERS):
+                tg.create_task(worker(k), name="worker-%d" % k)
+        return
     await asyncio.gather(*(asyncio.create_task(worker(k), name="worker-%d" % k)  # await: main
                            for k in range(WORKERS)))
 
