@@ -186,10 +186,12 @@ static struct py_task *add_task(struct walk *w, uint64_t addr)
 	struct py_task *t;
 	uint64_t coro, name;
 
-	if (!addr || w->n == w->max)
+	if (!addr)
 		return NULL;
 	if (hashmap__get(w->index, addr))
 		return &w->out[(uintptr_t)hashmap__get(w->index, addr) - 1];
+	if (w->n == w->max)
+		return NULL;
 	if (pyobj_rd64(w->c, addr + w->l.coro, &coro) || !coro ||
 	    !type_is(w->c, coro, "coroutine"))
 		return NULL;
