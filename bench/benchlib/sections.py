@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""The six measurements of `make bench`. Each returns a JSON-able dict of
+"""The seven measurements of `make bench`. Each returns a JSON-able dict of
 raw per-run records; report.py turns them into tables and plots."""
 import json
 import os
@@ -528,6 +528,64 @@ def native(cfg):
             "misses": misses, "runs": runs, "failures": failures}
 
 
+# --async: the asyncio tree of the end-to-end tests, with this many workers.
+ASYNC_PROGRAM = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tests", "programs", "async_tree.py")
+ASYNC_WORKERS = 8
+
+
+def _async_run(cfg, t, mode, raw, c_miss):
+    """pyspy-bpf on t at 999 Hz, with --async or not."""
+    argv = [cfg.pyspy, "record", "-p", t.pid, "-d", cost_seconds(cfg, 999), "-r", 999,
+            "-f", "raw", "-o", raw]
+    r = R.Run(argv + (["--async"] if mode == "async" else []), pyspy=True, poll_s=0.25,
+              targets=[t.pid], timeout=cfg.run_timeout).check("async %s" % mode)
+    s = r.summary() or {}
+    n_py = (s.get("samples") or 0) + sum(s.get("not_in_output", {}).values())
+    ns, cnt = r.bpf.get("on_sample", [0, 0])
+    tasks = 0
+    with open(raw) as f:
+        for line in f:
+            if line.startswith('task "'):
+                tasks += int(line.rsplit(" ", 1)[1])
+    rec = {"samples": n_py, "task_samples": tasks, "run_time_ns": ns, "run_cnt": cnt,
+           "c_miss_ns": c_miss, "cost_s": r.steady_cpu_s()}
+    if n_py and c_miss is not None:
+        rec["ns_per_sample"] = (ns - max(0, cnt - n_py) * c_miss) / n_py
+    return rec
+
+
+def async_tasks(cfg):
+    """--async on an asyncio tree (ASYNC_WORKERS workers, each awaiting a
+    spinning task): on_sample's time per sample, as in the depth section,
+    and the collector's CPU per 1000 samples, with and without --async on
+    the same target, at 999 Hz; and the share of samples shown as tasks."""
+    runs, misses, failures = [], [], []
+    c_miss = None
+    tmpdir = tempfile.mkdtemp(prefix="pyspy-bench-async-")
+    raw = os.path.join(tmpdir, "out.raw")
+    try:
+        for rep in range(cfg.depth_reps):
+            c_miss = _miss_cost(cfg, rep, misses, failures, c_miss)
+            t = R.Target([cfg.python, ASYNC_PROGRAM, ASYNC_WORKERS]).wait_ready()
+            try:
+                for mode in ("python", "async"):
+                    try:
+                        rec = _async_run(cfg, t, mode, raw, c_miss)
+                    except R.RunFailed as e:
+                        failed(failures, e, rep)
+                        continue
+                    rec.update({"round": rep, "mode": mode})
+                    runs.append(rec)
+            finally:
+                t.kill()
+            log("async: round %d/%d done" % (rep + 1, cfg.depth_reps))
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return {"rate": 999, "workers": ASYNC_WORKERS, "misses": misses, "runs": runs,
+            "failures": failures}
+
+
 SECTIONS = {
     "slowdown": slowdown,
     "cost": cost,
@@ -535,4 +593,5 @@ SECTIONS = {
     "scale": scale,
     "startup": startup,
     "native": native,
+    "async": async_tasks,
 }
