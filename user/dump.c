@@ -405,6 +405,7 @@ static int running_frames(struct collect *c, struct agg *a, struct py_process *p
 		d->tr.st.nframes = k + 1;
 		d->own = true;
 		d->tid = h->tid;
+		d->tstate = h->tstate;
 		return 0;
 	}
 	return 0;
@@ -437,6 +438,16 @@ static int make_tasks(struct collect *c, struct agg *a, struct py_process *p,
 			err = running_frames(c, a, p, &d[i]);
 		if (!d[i].own)
 			d[i].tr.st.frames = tasks__frames(p, a, i, &d[i].tr.st.nframes, &sym);
+	}
+	/* The threads were walked first: a task that was running when the
+	 * tasks were read, on a thread the walk found running another task,
+	 * had not started yet then; one snapshot shows one task a thread.
+	 * (Before 3.14 the thread is not known: any thread, then.) */
+	for (int i = 0; i < n; i++) {
+		d[i].running = d[i].tid || pt[i].thread;
+		for (int j = 0; j < n && !d[i].tid && d[i].running; j++)
+			if (d[j].tid && (pt[i].thread == 1 || pt[i].thread == d[j].tstate))
+				d[i].running = false;
 	}
 	*out = d;
 	*nout = n;

@@ -35,6 +35,10 @@ struct dump_task {
 	const struct py_task *t;
 	int parent;		/* the task awaiting it, which it is shown under; -1: none */
 	int tid;		/* the thread found running it; 0: none */
+	uint64_t tstate;	/* that thread's state */
+	/* Running: on a walked thread's stack (tid), or running when the
+	 * tasks were read on a thread where no other task was found. */
+	bool running;
 	bool own;		/* tr.st.frames is its own copy */
 	struct dump_trace tr;	/* its frames, innermost first */
 };

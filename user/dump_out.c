@@ -143,7 +143,7 @@ static void print_task(const struct dump_task *t, size_t n, size_t i, unsigned i
 	printf("\" (0x%" PRIx64 ")", d->t->addr);
 	if (d->tid)
 		printf(": running in thread %d", d->tid);
-	else if (d->t->thread)
+	else if (d->running)
 		printf(": running");
 	putchar('\n');
 	for (unsigned int j = 0; j < d->tr.st.nframes; j++) {
@@ -330,7 +330,7 @@ void dump_out__tasks_json(const struct dump_proc *fam, int self, const struct du
 		       *first ? "" : ",", fam[self].pid, pt->addr);
 		json__str(stdout, pt->name);
 		printf(", \"running\": %s, \"os_thread_id\": ",
-		       pt->thread || t[i].tid ? "true" : "false");
+		       t[i].running ? "true" : "false");
 		if (t[i].tid)
 			printf("%d", t[i].tid);
 		else
