@@ -180,6 +180,10 @@ def test_dump_async_tree(profiler, tree):
     by_name = dict((t["task_name"], t) for t in tasks)
     main = by_name["Task-1"]["frames"]
     assert (main[-1]["name"], main[-1]["line"]) == ("main", LINES["await: main"]), main
+    # One thread: one snapshot shows at most one task running, and a task
+    # shown in a thread is running.
+    assert sum(t["running"] for t in tasks) <= 1, tasks
+    assert all(t["running"] for t in tasks if t["os_thread_id"] is not None), tasks
     for k in range(WORKERS):
         w = by_name["worker-%d" % k]
         assert not w["running"]
