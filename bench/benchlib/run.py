@@ -111,14 +111,16 @@ class Target:
                                      stderr=subprocess.PIPE, env=env)
         self.pid = self.proc.pid
 
-    def wait_ready(self, timeout=60):
+    def wait_ready(self, timeout=60, skip=0):
+        """Until the workload prints 'ready', after skip lines of its own."""
         line = b""
         deadline = now() + timeout
         # readline blocks; the workloads print 'ready' within a second.
         t = threading.Timer(timeout, self.kill)
         t.start()
         try:
-            line = self.proc.stdout.readline()
+            for _ in range(skip + 1):
+                line = self.proc.stdout.readline()
         finally:
             t.cancel()
         if line.strip() != b"ready" or now() > deadline:

@@ -567,7 +567,8 @@ def async_tasks(cfg):
     try:
         for rep in range(cfg.depth_reps):
             c_miss = _miss_cost(cfg, rep, misses, failures, c_miss)
-            t = R.Target([cfg.python, ASYNC_PROGRAM, ASYNC_WORKERS]).wait_ready()
+            # It names its tasks, a line each, before it is ready.
+            t = R.Target([cfg.python, ASYNC_PROGRAM, ASYNC_WORKERS]).wait_ready(skip=ASYNC_WORKERS)
             try:
                 for mode in ("python", "async"):
                     try:
