@@ -514,7 +514,10 @@ static __always_inline void emit_stack(struct sample_scratch *s, bool wake)
 		count(PY_C_EMITTED);
 }
 
-/* For dump --locals: the frame addresses of the stack just emitted. */
+/* For dump --locals and --async: the frame addresses of the stack. Never a
+ * wakeup of its own: in a sample the stack record that follows decides
+ * (a wakeup a sample cost the collector four times its CPU), and the
+ * iterator's reader consumes as it reads. */
 static __always_inline void emit_frame_addrs(struct sample_scratch *s)
 {
 	__u32 n = s->rec.hdr.nframes;
@@ -527,7 +530,7 @@ static __always_inline void emit_frame_addrs(struct sample_scratch *s)
 	s->addrs.nframes = n;
 	s->addrs.pad = 0;
 	size = sizeof(struct py_addrs_hdr) + (__u64)n * sizeof(__u64);
-	if (bpf_ringbuf_output(&events, &s->addrs, size, 0))
+	if (bpf_ringbuf_output(&events, &s->addrs, size, BPF_RB_NO_WAKEUP))
 		count(PY_C_RB_FULL);
 }
 
