@@ -480,40 +480,6 @@ def markdown(res, plots):
         if "cost" in plots:
             L.append("![cost](%s)\n" % plots["cost"])
 
-    if "native" in secs:
-        s = secs["native"]
-        rows, _ = native_rows(s)
-        L.append("## 6. --native\n")
-        L.append("`bench/workloads/native.py` spins in C, %d frames deep in "
-                 "`native_rec.c`'s rec() (built -O2, no frame pointers: unwound from its "
-                 ".eh_frame), called through ctypes under %d Python frames; each profiler "
-                 "attached at %d Hz in turn to the same target, every round. BPF time per "
-                 "sample as in section 3 (miss cost %s ns per run subtracted). CPU per 1000 "
-                 "samples: pyspy-bpf's collector after attaching; austin's process, which "
-                 "reads Python stacks only.\n" % (
-                     s["c_depth"], s["py_depth"], s["rate"],
-                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
-        L.append(table(["profiler", "frames seen", "samples", "BPF per sample",
-                        "CPU per 1000 samples (ms)"], rows))
-        L.append("")
-
-    if "async" in secs:
-        s = secs["async"]
-        rows, _ = async_rows(s)
-        L.append("## 7. --async\n")
-        L.append("`tests/programs/async_tree.py %d`: Task-1 gathers %d workers, each "
-                 "awaiting a task that spins; pyspy-bpf attached at %d Hz with and without "
-                 "`--async`, in turn, to the same target every round. BPF time per sample as "
-                 "in section 3 (miss cost %s ns per run subtracted): with `--async` the "
-                 "program also sends the frame addresses. CPU per 1000 samples: the "
-                 "collector after attaching, which with `--async` also reads the tasks. "
-                 "*as tasks*: the samples shown under their tasks.\n" % (
-                     s["workers"], s["workers"], s["rate"],
-                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
-        L.append(table(["profiler", "samples", "as tasks", "BPF per sample",
-                        "CPU per 1000 samples (ms)"], rows))
-        L.append("")
-
     if "depth" in secs:
         s = secs["depth"]
         rows, _ = depth_rows(s)
@@ -580,6 +546,40 @@ def markdown(res, plots):
                      s["duration_s"], s["duration_s"]))
         L.append(table(["mode", "ready", "first sample", "output done", "after duration",
                         "exit", "start-up CPU"], startup_rows(s)))
+        L.append("")
+
+    if "native" in secs:
+        s = secs["native"]
+        rows, _ = native_rows(s)
+        L.append("## 6. --native\n")
+        L.append("`bench/workloads/native.py` spins in C, %d frames deep in "
+                 "`native_rec.c`'s rec() (built -O2, no frame pointers: unwound from its "
+                 ".eh_frame), called through ctypes under %d Python frames; each profiler "
+                 "attached at %d Hz in turn to the same target, every round. BPF time per "
+                 "sample as in section 3 (miss cost %s ns per run subtracted). CPU per 1000 "
+                 "samples: pyspy-bpf's collector after attaching; austin's process, which "
+                 "reads Python stacks only.\n" % (
+                     s["c_depth"], s["py_depth"], s["rate"],
+                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
+        L.append(table(["profiler", "frames seen", "samples", "BPF per sample",
+                        "CPU per 1000 samples (ms)"], rows))
+        L.append("")
+
+    if "async" in secs:
+        s = secs["async"]
+        rows, _ = async_rows(s)
+        L.append("## 7. --async\n")
+        L.append("`tests/programs/async_tree.py %d`: Task-1 gathers %d workers, each "
+                 "awaiting a task that spins; pyspy-bpf attached at %d Hz with and without "
+                 "`--async`, in turn, to the same target every round. BPF time per sample as "
+                 "in section 3 (miss cost %s ns per run subtracted): with `--async` the "
+                 "program also sends the frame addresses. CPU per 1000 samples: the "
+                 "collector after attaching, which with `--async` also reads the tasks. "
+                 "*as tasks*: the samples shown under their tasks.\n" % (
+                     s["workers"], s["workers"], s["rate"],
+                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
+        L.append(table(["profiler", "samples", "as tasks", "BPF per sample",
+                        "CPU per 1000 samples (ms)"], rows))
         L.append("")
     return "\n".join(L) + "\n"
 
