@@ -8,7 +8,7 @@
 # say where each was mapped. After "ready" the program waits for GO_FILE.
 # Expected stack once the collector has read the mappings again, root first:
 #   <module>;main;call_new;<_ctypes, libffi frames>;new_library_spin (NEW_LIB)
-# and never a frame of OLD_LIB.
+# and never a frame of OLD_LIB but under unload (its destructors).
 import ctypes
 import os
 import sys
@@ -30,6 +30,12 @@ def call_new(lib, end):
         lib.new_library_spin(ctypes.c_uint64(2000000))
 
 
+def unload(handle):
+    # dlclose runs the library's destructors while it is still mapped: a
+    # sample in here may rightly be in OLD_LIB, and nowhere else.
+    _ctypes.dlclose(handle)
+
+
 def main(new_path, go, seconds, old_path=None):
     old = None
     if old_path:
@@ -41,7 +47,7 @@ def main(new_path, go, seconds, old_path=None):
     while not os.path.exists(go):
         time.sleep(0.01)
     if old is not None:
-        _ctypes.dlclose(old._handle)
+        unload(old._handle)
     lib = ctypes.CDLL(new_path)
     sys.stdout.write("new %s\n" % first_mapping(new_path))
     sys.stdout.flush()
