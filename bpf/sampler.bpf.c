@@ -516,7 +516,8 @@ static __always_inline void emit_stack(struct sample_scratch *s, bool wake)
 
 /* For dump --locals and --async: the frame addresses of the stack. Never a
  * wakeup of its own: in a sample the stack record that follows decides
- * (a wakeup a sample cost the collector four times its CPU), and the
+ * (a wakeup a sample made the collector's --async CPU ten times
+ * dearer: 20.5 against 1.9 ms per 1000 samples), and the
  * iterator's reader consumes as it reads. */
 static __always_inline void emit_frame_addrs(struct sample_scratch *s)
 {

@@ -77,6 +77,11 @@ def slowdown_rows(sec):
     return rows, data
 
 
+def miss_cost(sec):
+    """on_sample's cost per run that misses, as a section measured it."""
+    return fmt_mmm(mmm(x["ns_per_run"] for x in sec["misses"]))
+
+
 def _cond_order(cond):
     """pyspy-bpf's rates, then its ticks-only condition, then austin's."""
     prof, rate = cond[0], cond[1]
@@ -496,7 +501,7 @@ def markdown(res, plots):
                  "every run to the Python samples. *at %d Hz* is the share of one CPU the "
                  "walk takes from a target sampled at that rate.\n" % (
                      s["rate"], s["duration_s"],
-                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"])), s["rate"]))
+                     miss_cost(s), s["rate"]))
         L.append(table(["interpreter", "depth", "frames seen", "samples", "BPF per sample",
                         "upper bound", "at %d Hz" % s["rate"]], rows))
         L.append("")
@@ -560,7 +565,7 @@ def markdown(res, plots):
                  "samples: pyspy-bpf's collector after attaching; austin's process, which "
                  "reads Python stacks only.\n" % (
                      s["c_depth"], s["py_depth"], s["rate"],
-                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
+                     miss_cost(s)))
         L.append(table(["profiler", "frames seen", "samples", "BPF per sample",
                         "CPU per 1000 samples (ms)"], rows))
         L.append("")
@@ -577,7 +582,7 @@ def markdown(res, plots):
                  "collector after attaching, which with `--async` also reads the tasks. "
                  "*as tasks*: the samples shown under their tasks.\n" % (
                      s["workers"], s["workers"], s["rate"],
-                     fmt_mmm(mmm(x["ns_per_run"] for x in s["misses"]))))
+                     miss_cost(s)))
         L.append(table(["profiler", "samples", "as tasks", "BPF per sample",
                         "CPU per 1000 samples (ms)"], rows))
         L.append("")
